@@ -1,0 +1,22 @@
+import { APICallError, LoadAPIKeyError } from "@ai-sdk/provider";
+import type { MessageError } from "../session/schema.js";
+
+/** Maps whatever a provider threw to the named union stored on assistant messages. */
+export function toMessageError(error: unknown, providerID: string): MessageError {
+  if (APICallError.isInstance(error)) {
+    return {
+      name: "APIError",
+      data: {
+        message: error.message,
+        ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
+        isRetryable: error.isRetryable,
+        ...(error.responseBody ? { responseBody: error.responseBody } : {}),
+      },
+    };
+  }
+  if (LoadAPIKeyError.isInstance(error)) return { name: "ProviderAuthError", data: { providerID, message: error.message } };
+  const message = error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error);
+  // Providers report in-stream failures (an `error` event in the SSE body) as plain objects or errors.
+  if (error && typeof error === "object" && !(error instanceof Error)) return { name: "APIError", data: { message, isRetryable: false } };
+  return { name: "UnknownError", data: { message } };
+}

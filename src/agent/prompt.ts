@@ -1,0 +1,399 @@
+import { streamText, tool, type LanguageModelUsage, type ToolSet } from "ai";
+import { publish } from "../bus.js";
+import { newId } from "../ids.js";
+import { pickModelName, resolveModel, type ResolvedModel } from "../provider/provider.js";
+import type { Runtime } from "../runtime.js";
+import { ABORTED_MESSAGE } from "../session/abort.js";
+import type { ActiveRun, RunOutcome } from "../session/runs.js";
+import {
+  emptyTokens,
+  type AssistantMessage,
+  type MessageError,
+  type Part,
+  type Tokens,
+  type ToolPart,
+  type UserMessage,
+} from "../session/schema.js";
+import { ToolInterruptedError } from "../tool/bash.js";
+import type { ToolDefinition } from "../tool/tool.js";
+import { toMessageError } from "./errors.js";
+import { toModelMessages } from "./history.js";
+import { systemPrompt } from "./system.js";
+import { startTitleGeneration } from "./title.js";
+
+export const DEFAULT_MAX_STEPS = 50;
+
+export interface PromptInput {
+  sessionID: string;
+  text: string;
+  /** `provider/model`; defaults to the config's model. */
+  model?: string;
+  /** Cancels the run with source `timeout` after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+export interface PromptResult {
+  sessionID: string;
+  runID: string;
+  outcome: RunOutcome;
+  error?: MessageError;
+  userMessageID: string;
+  assistantMessageIDs: string[];
+  /** The final step's text. */
+  text: string;
+  /** Settles when the background title generation of this turn has ended (at once when there was none). */
+  titleDone: Promise<void>;
+}
+
+function toTokens(usage: LanguageModelUsage): Tokens {
+  return {
+    input: usage.inputTokens ?? 0,
+    output: usage.outputTokens ?? 0,
+    reasoning: usage.outputTokenDetails?.reasoningTokens ?? usage.reasoningTokens ?? 0,
+    cache: {
+      read: usage.inputTokenDetails?.cacheReadTokens ?? usage.cachedInputTokens ?? 0,
+      write: usage.inputTokenDetails?.cacheWriteTokens ?? 0,
+    },
+  };
+}
+
+function addTokens(a: Tokens, b: Tokens): Tokens {
+  return {
+    input: a.input + b.input,
+    output: a.output + b.output,
+    reasoning: a.reasoning + b.reasoning,
+    cache: { read: a.cache.read + b.cache.read, write: a.cache.write + b.cache.write },
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One step: one model call, streamed into parts of its own assistant message, with the tools it called. */
+class Step {
+  private readonly parts = new Map<string, Part>();
+  private readonly toolParts = new Map<string, ToolPart>();
+  text = "";
+  error?: unknown;
+  finish?: string;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly run: ActiveRun,
+    readonly message: AssistantMessage,
+  ) {}
+
+  private base() {
+    return { id: newId("prt"), sessionID: this.message.sessionID, messageID: this.message.id };
+  }
+
+  private save(part: Part): void {
+    this.rt.store.upsertPart(part);
+  }
+
+  toolPart(callID: string, toolName: string): ToolPart {
+    let part = this.toolParts.get(callID);
+    if (!part) {
+      part = { ...this.base(), type: "tool", tool: toolName, callID, state: { status: "pending", input: {} } };
+      this.toolParts.set(callID, part);
+      this.save(part);
+    }
+    return part;
+  }
+
+  tools(): ToolSet {
+    const set: ToolSet = {};
+    for (const def of this.rt.tools) set[def.name] = this.wrap(def);
+    return set;
+  }
+
+  private wrap(def: ToolDefinition) {
+    return tool({
+      description: def.description,
+      inputSchema: def.inputSchema,
+      execute: async (input: unknown, options: { toolCallId: string }) => {
+        const part = this.toolPart(options.toolCallId, def.name);
+        const start = Date.now();
+        part.state = { status: "running", input, time: { start } };
+        this.save(part);
+        const run = this.run;
+        run.phase = "tool";
+        run.toolCallID = options.toolCallId;
+        run.toolSignalActive = true;
+        try {
+          const result = await def.execute(input, {
+            sessionID: this.message.sessionID,
+            messageID: this.message.id,
+            callID: options.toolCallId,
+            directory: this.message.path.cwd,
+            allowOutsidePaths: this.rt.config.allow_outside_paths ?? false,
+            dataDir: this.rt.dataDir,
+            abortSignal: run.signal,
+          });
+          part.state = {
+            status: "completed",
+            input,
+            output: result.output,
+            title: result.title,
+            metadata: result.metadata,
+            time: { start, end: Date.now() },
+          };
+          this.save(part);
+          return result.output;
+        } catch (error) {
+          const interrupted = error instanceof ToolInterruptedError;
+          part.state = {
+            status: "error",
+            input,
+            error: interrupted && error.output ? `${error.message}\n\n${error.output}` : errorText(error),
+            metadata: interrupted ? error.metadata : {},
+            time: { start, end: Date.now() },
+          };
+          this.save(part);
+          throw error;
+        } finally {
+          run.toolSignalActive = false;
+          run.toolCallID = undefined;
+          run.phase = "model";
+        }
+      },
+    });
+  }
+
+  textPart(id: string, type: "text" | "reasoning"): Part & { text: string } {
+    let part = this.parts.get(id) as (Part & { text: string }) | undefined;
+    if (!part) {
+      part = { ...this.base(), type, text: "", time: { start: Date.now() } } as Part & { text: string };
+      this.parts.set(id, part);
+      this.save(part);
+    }
+    return part;
+  }
+
+  delta(id: string, type: "text" | "reasoning", delta: string): void {
+    const part = this.textPart(id, type);
+    part.text += delta;
+    if (type === "text") this.text += delta;
+    publish("message.part.delta", this.message.sessionID, { messageID: this.message.id, partID: part.id, type, delta });
+  }
+
+  endText(id: string, type: "text" | "reasoning"): void {
+    const part = this.textPart(id, type);
+    (part as { time?: { start: number; end?: number } }).time = {
+      start: (part as { time?: { start: number } }).time?.start ?? Date.now(),
+      end: Date.now(),
+    };
+    this.save(part);
+  }
+
+  stepStart(): void {
+    this.save({ ...this.base(), type: "step-start" });
+  }
+
+  stepFinish(reason: string, usage: LanguageModelUsage): void {
+    const tokens = toTokens(usage);
+    this.finish = reason;
+    this.message.tokens = addTokens(this.message.tokens, tokens);
+    this.message.finish = reason;
+    this.save({ ...this.base(), type: "step-finish", reason, tokens, cost: 0 });
+  }
+
+  toolFailed(callID: string, toolName: string, input: unknown, error: unknown): void {
+    const part = this.toolPart(callID, toolName);
+    if (part.state.status === "error") return;
+    const start = part.state.status === "running" ? part.state.time.start : Date.now();
+    part.state = { status: "error", input, error: errorText(error), time: { start, end: Date.now() } };
+    this.save(part);
+  }
+
+  /** Tool calls cut off by an abort end as errors, so no part stays `running` forever. */
+  closeUnfinishedTools(): void {
+    for (const part of this.toolParts.values()) {
+      if (part.state.status !== "pending" && part.state.status !== "running") continue;
+      const start = part.state.status === "running" ? part.state.time.start : Date.now();
+      part.state = {
+        status: "error",
+        input: part.state.input ?? {},
+        error: "The tool call was interrupted",
+        metadata: { interrupted: true },
+        time: { start, end: Date.now() },
+      };
+      this.save(part);
+    }
+    for (const part of this.parts.values()) {
+      const timed = part as { time?: { start: number; end?: number } };
+      if (timed.time && timed.time.end === undefined) this.endText(part.id, part.type as "text");
+    }
+  }
+}
+
+type FullStreamPart = ReturnType<typeof streamText>["fullStream"] extends AsyncIterable<infer P> ? P : never;
+
+function handle(step: Step, part: FullStreamPart): void {
+  switch (part.type) {
+    case "start-step":
+      step.stepStart();
+      break;
+    case "text-start":
+      step.textPart(part.id, "text");
+      break;
+    case "text-delta":
+      step.delta(part.id, "text", part.text);
+      break;
+    case "text-end":
+      step.endText(part.id, "text");
+      break;
+    case "reasoning-start":
+      step.textPart(part.id, "reasoning");
+      break;
+    case "reasoning-delta":
+      step.delta(part.id, "reasoning", part.text);
+      break;
+    case "reasoning-end":
+      step.endText(part.id, "reasoning");
+      break;
+    case "tool-input-start":
+      step.toolPart(part.id, part.toolName);
+      break;
+    case "tool-call": {
+      const toolPart = step.toolPart(part.toolCallId, part.toolName);
+      if (toolPart.state.status === "pending") toolPart.state = { status: "pending", input: part.input };
+      break;
+    }
+    case "tool-error":
+      step.toolFailed(part.toolCallId, part.toolName, part.input, part.error);
+      break;
+    case "finish-step":
+      step.stepFinish(part.finishReason, part.usage);
+      break;
+    case "error":
+      step.error = part.error;
+      break;
+    default:
+      break;
+  }
+}
+
+function assistantMessage(
+  sessionID: string,
+  parentID: string,
+  model: ResolvedModel,
+  directory: string,
+): AssistantMessage {
+  return {
+    id: newId("msg"),
+    sessionID,
+    role: "assistant",
+    parentID,
+    time: { created: Date.now() },
+    modelID: model.modelID,
+    providerID: model.providerID,
+    path: { cwd: directory, root: directory },
+    tokens: emptyTokens(),
+    cost: 0,
+  };
+}
+
+/**
+ * Runs one turn: stores the user message, then streams model steps (each its own assistant message) and runs the
+ * tools they call until the model stops, the step limit is reached, or the run is cancelled.
+ */
+export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptResult> {
+  const session = rt.store.getSession(input.sessionID);
+  const model = resolveModel(rt.config, pickModelName(rt.config, input.model, rt.env), rt.env);
+  const run = rt.runs.start(session.id, "prompt");
+  const timer =
+    input.timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () => rt.runs.cancel(session.id, { source: "timeout", reason: `run timeout of ${input.timeoutMs} ms`, via: "timeout" }),
+          input.timeoutMs,
+        );
+  const user: UserMessage = {
+    id: newId("msg"),
+    sessionID: session.id,
+    role: "user",
+    time: { created: Date.now() },
+    agent: "build",
+    model: { providerID: model.providerID, modelID: model.modelID },
+  };
+  let outcome: RunOutcome = "completed";
+  let error: MessageError | undefined;
+  let lastText = "";
+  let lastFinish: string | undefined;
+  let titleDone: Promise<void> = Promise.resolve();
+  try {
+    rt.store.transaction(() => {
+      rt.store.addMessage(user);
+      rt.store.upsertPart({
+        id: newId("prt"),
+        sessionID: session.id,
+        messageID: user.id,
+        type: "text",
+        text: input.text,
+      });
+      rt.runs.setUserMessage(run, user.id, input.text);
+    });
+    titleDone = startTitleGeneration(rt, run, session, user, input.text, model);
+    const maxSteps = rt.config.max_steps ?? DEFAULT_MAX_STEPS;
+    for (let n = 0; n < maxSteps && !run.signal.aborted; n++) {
+      const messages = toModelMessages(rt.store.messages(session.id));
+      const message = assistantMessage(session.id, user.id, model, session.directory);
+      rt.store.addMessage(message);
+      rt.runs.addAssistantMessage(run, message.id);
+      run.phase = "model";
+      const step = new Step(rt, run, message);
+      const result = streamText({
+        model: model.language,
+        system: systemPrompt(session.directory),
+        messages,
+        tools: step.tools(),
+        abortSignal: run.signal,
+        maxRetries: 1,
+        onError: () => {},
+      });
+      try {
+        for await (const part of result.fullStream) handle(step, part);
+      } catch (thrown) {
+        step.error = thrown;
+      }
+      step.closeUnfinishedTools();
+      lastText = step.text;
+      lastFinish = step.finish;
+      message.time.completed = Date.now();
+      if (run.signal.aborted) {
+        message.error = { name: "MessageAbortedError", data: { message: ABORTED_MESSAGE } };
+      } else if (step.error !== undefined) {
+        message.error = toMessageError(step.error, model.providerID);
+        error = message.error;
+      }
+      rt.store.updateMessage(message);
+      if (run.signal.aborted || step.error !== undefined || step.finish !== "tool-calls") break;
+    }
+    if (run.interrupt) {
+      outcome = "aborted";
+      error = { name: "MessageAbortedError", data: { message: ABORTED_MESSAGE } };
+    } else if (error) {
+      outcome = "error";
+    }
+  } catch (thrown) {
+    outcome = run.interrupt ? "aborted" : "error";
+    error = toMessageError(thrown, model.providerID);
+    throw thrown;
+  } finally {
+    if (timer) clearTimeout(timer);
+    rt.runs.finish(run, outcome, lastFinish);
+    rt.store.touchSession(session.id);
+  }
+  return {
+    sessionID: session.id,
+    runID: run.id,
+    outcome,
+    ...(error ? { error } : {}),
+    userMessageID: user.id,
+    assistantMessageIDs: [...run.assistantMessageIDs],
+    text: lastText,
+    titleDone,
+  };
+}

@@ -1,0 +1,26 @@
+import { OdeError } from "../session/errors.js";
+
+/** Maps named errors to one clear line on stderr and a non-zero exit code. */
+export function fail(error: unknown): never {
+  if (error instanceof OdeError) {
+    process.stderr.write(`ode: ${error.message}\n`);
+    process.exit(error.status === 409 ? 3 : 2);
+  }
+  if (error instanceof Error && error.name === "SqliteError") {
+    process.stderr.write(`ode: database error: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`ode: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}
+
+/** Wraps a command action so every failure goes through `fail`. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}

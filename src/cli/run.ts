@@ -1,0 +1,91 @@
+import type { Command } from "commander";
+import { prompt } from "../agent/prompt.js";
+import { createRuntime, type Runtime } from "../runtime.js";
+import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
+import type { SessionInfo } from "../session/schema.js";
+import { action } from "./fail.js";
+import { renderEvents, type OutputFormat } from "./render.js";
+
+interface RunOptions {
+  model?: string;
+  session?: string;
+  continue?: boolean;
+  title?: string;
+  format: OutputFormat;
+  timeout?: string;
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return "";
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function pickSession(rt: Runtime, opts: { session?: string; continue?: boolean; title?: string }): SessionInfo {
+  if (opts.session) {
+    const session = rt.store.getSession(opts.session);
+    return opts.title ? rt.store.renameSession(session.id, opts.title) : session;
+  }
+  if (opts.continue) {
+    const latest = rt.store.listSessions(rt.directory)[0];
+    if (!latest) throw new SessionNotFoundError(`(no session in ${rt.directory} to continue)`);
+    return opts.title ? rt.store.renameSession(latest.id, opts.title) : latest;
+  }
+  return rt.store.createSession({ directory: rt.directory, title: opts.title });
+}
+
+/** Ctrl-C cancels the run with source `signal`; a second Ctrl-C exits at once. SIGTERM is a shutdown. */
+function wireSignals(rt: Runtime, sessionID: string): () => void {
+  let interrupts = 0;
+  const onInt = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    rt.runs.cancel(sessionID, { source: "signal", via: "SIGINT" });
+  };
+  const onTerm = () => rt.runs.cancel(sessionID, { source: "shutdown", via: "SIGTERM" });
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  return () => {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  };
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run one turn: send a message to the model and let it use the tools until it is done")
+    .argument("[message...]", "the message (read from stdin when absent)")
+    .option("-m, --model <provider/model>", "model to use")
+    .option("-s, --session <id>", "add the turn to this session")
+    .option("-c, --continue", "add the turn to the most recent session of this directory")
+    .option("--title <title>", "set the session title (never overwritten by a generated one)")
+    .option("--format <format>", "text or json (one JSON event per line)", "text")
+    .option("--timeout <ms>", "cancel the run after this many milliseconds (source: timeout)")
+    .action(
+      action(async (words: string[], opts: RunOptions) => {
+        if (opts.format !== "text" && opts.format !== "json") throw new InvalidInputError(`--format must be text or json, not ${opts.format}`);
+        const text = words.length > 0 ? words.join(" ") : (await readStdin()).trim();
+        if (!text) throw new InvalidInputError("no message: pass it as arguments or on stdin");
+        const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout);
+        if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new InvalidInputError(`--timeout must be a positive number of milliseconds`);
+        const rt = createRuntime();
+        const session = pickSession(rt, opts);
+        const stopRender = renderEvents(opts.format, () => session.id);
+        const unwire = wireSignals(rt, session.id);
+        const result = await prompt(rt, { sessionID: session.id, text, model: opts.model, timeoutMs });
+        // Headless runs and loops get titles too: wait (bounded by the title timeout) for the generation in flight.
+        await result.titleDone;
+        unwire();
+        stopRender();
+        if (opts.format === "text" && result.text && !result.text.endsWith("\n")) process.stdout.write("\n");
+        if (result.outcome !== "completed") {
+          const reason = result.error?.data.message ?? result.outcome;
+          process.stderr.write(`ode: run ${result.outcome}: ${reason} (session ${session.id})\n`);
+          process.exitCode = result.outcome === "aborted" ? 130 : 1;
+        }
+        rt.store.close();
+      }),
+    );
+}

@@ -1,0 +1,110 @@
+import type { Command } from "commander";
+import { createRuntime } from "../runtime.js";
+import { describeAbort, type AbortDiagnostic } from "../session/abort.js";
+import { action } from "./fail.js";
+
+function time(ms: number | null | undefined): string {
+  return ms ? new Date(ms).toISOString() : "-";
+}
+
+export function registerSession(program: Command): void {
+  const session = program.command("session").description("list, show, rename, delete and abort sessions");
+
+  session
+    .command("list")
+    .description("sessions, most recently updated first")
+    .option("--format <format>", "text or json", "text")
+    .action(
+      action((opts: { format: string }) => {
+        const rt = createRuntime();
+        const sessions = rt.store.listSessions();
+        if (opts.format === "json") {
+          process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
+          return;
+        }
+        for (const s of sessions) process.stdout.write(`${s.id}  ${time(s.time.updated)}  ${s.title}\n`);
+      }),
+    );
+
+  session
+    .command("show")
+    .description("a session's messages and runs, with the provenance of every abort")
+    .argument("<id>")
+    .action(
+      action((id: string) => {
+        const rt = createRuntime();
+        const info = rt.store.getSession(id);
+        const out: string[] = [
+          `session   ${info.id}`,
+          `title     ${info.title}`,
+          `directory ${info.directory}`,
+          `created   ${time(info.time.created)}`,
+          `updated   ${time(info.time.updated)}`,
+          `version   ${info.version}`,
+          "",
+          "messages:",
+        ];
+        for (const { info: m, parts } of rt.store.messages(id)) {
+          const text = parts
+            .filter((p) => p.type === "text")
+            .map((p) => (p as { text: string }).text)
+            .join(" ")
+            .replace(/\s+/g, " ")
+            .slice(0, 80);
+          const tools = parts.filter((p) => p.type === "tool").map((p) => `${(p as { tool: string }).tool}:${(p as { state: { status: string } }).state.status}`);
+          const error = m.role === "assistant" && m.error ? ` [${m.error.name}]` : "";
+          out.push(`  ${m.id} ${m.role.padEnd(9)} ${text}${tools.length ? ` {${tools.join(", ")}}` : ""}${error}`);
+        }
+        out.push("", "runs:");
+        for (const run of rt.runs.rows(id)) {
+          const line = `  ${run.id} ${run.kind.padEnd(6)} ${time(run.started_at)} ${run.outcome ?? "running"}`;
+          const abort = run.interrupt ? (JSON.parse(run.interrupt) as AbortDiagnostic) : undefined;
+          out.push(abort ? `${line}: ${describeAbort(abort)}` : line);
+        }
+        process.stdout.write(out.join("\n") + "\n");
+      }),
+    );
+
+  session
+    .command("rename")
+    .description("set a session's title (a generated title never replaces it)")
+    .argument("<id>")
+    .argument("<title...>")
+    .action(
+      action((id: string, words: string[]) => {
+        const info = createRuntime().store.renameSession(id, words.join(" "));
+        process.stdout.write(`${info.id}  ${info.title}\n`);
+      }),
+    );
+
+  session
+    .command("delete")
+    .description("delete a session with its messages and runs")
+    .argument("<id>")
+    .action(
+      action((id: string) => {
+        createRuntime().store.deleteSession(id);
+        process.stdout.write(`deleted ${id}\n`);
+      }),
+    );
+
+  session
+    .command("abort")
+    .description("abort the session's running run, also one run by another ode process")
+    .argument("<id>")
+    .option("--reason <text>", "why; stored in the abort diagnostic")
+    .option("--hard", "kill at once instead of SIGTERM and a grace period")
+    .action(
+      action((id: string, opts: { reason?: string; hard?: boolean }) => {
+        const rt = createRuntime();
+        rt.store.getSession(id);
+        const result = rt.runs.cancel(id, {
+          source: "user",
+          via: "cli",
+          mode: opts.hard ? "hard" : "soft",
+          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+        });
+        process.stdout.write(result.cancelled ? `aborting run ${result.runID} of ${id}\n` : `session ${id} has no running run\n`);
+      }),
+    );
+}

@@ -1,0 +1,31 @@
+import { randomBytes } from "node:crypto";
+
+export type IdPrefix = "ses" | "msg" | "prt" | "run";
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+let lastMs = 0;
+let counter = 0;
+
+/**
+ * `<prefix>_` + 12 hex digits of (ms * 0x1000 + counter) + 14 base62 characters: sortable by creation time and
+ * monotonic within a process even when many ids are made in one millisecond.
+ */
+export function newId(prefix: IdPrefix): string {
+  let ms = Date.now();
+  if (ms <= lastMs) {
+    ms = lastMs;
+    counter++;
+    if (counter >= 0x1000) {
+      ms = lastMs + 1;
+      counter = 0;
+    }
+  } else {
+    counter = 0;
+  }
+  lastMs = ms;
+  const stamp = (BigInt(ms) * 0x1000n + BigInt(counter)).toString(16).padStart(12, "0").slice(-12);
+  const bytes = randomBytes(14);
+  let rand = "";
+  for (const b of bytes) rand += BASE62[b % 62];
+  return `${prefix}_${stamp}${rand}`;
+}

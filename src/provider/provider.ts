@@ -1,0 +1,103 @@
+import fs from "node:fs";
+import path from "node:path";
+import { createAnthropic } from "@ai-sdk/anthropic";
+import { createOpenAI } from "@ai-sdk/openai";
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import type { LanguageModelV3 } from "@ai-sdk/provider";
+import type { Config, ProviderConfig } from "../config/config.js";
+import { ConfigError } from "../session/errors.js";
+import { createScriptedModel, scriptSchema } from "./scripted.js";
+
+export interface ResolvedModel {
+  providerID: string;
+  modelID: string;
+  language: LanguageModelV3;
+}
+
+export const HOW_TO_CONFIGURE = `no model is configured. Pick one of:
+  - set OPENAI_API_KEY or ANTHROPIC_API_KEY, or
+  - write ode.json in the project (or ~/.config/ode/ode.json), e.g. for Ollama:
+      {"model": "ollama/llama3.2",
+       "provider": {"ollama": {"type": "openai-compatible", "options": {"baseURL": "http://127.0.0.1:11434/v1"}}}}
+  - or pass -m provider/model for a provider declared there.
+For the offline demo with a scripted model, run: npm run demo`;
+
+const DEFAULT_MODELS: Array<[string, string]> = [
+  ["ANTHROPIC_API_KEY", "anthropic/claude-sonnet-4-5"],
+  ["OPENAI_API_KEY", "openai/gpt-4.1"],
+];
+
+/** The `provider/model` a run uses: the flag, then config `model`, then a default for an API key in the env. */
+export function pickModelName(config: Config, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return flag;
+  if (config.model) return config.model;
+  for (const [key, model] of DEFAULT_MODELS) if (env[key]) return model;
+  throw new ConfigError(HOW_TO_CONFIGURE);
+}
+
+function providerType(id: string, config: ProviderConfig | undefined): NonNullable<ProviderConfig["type"]> {
+  if (config?.type) return config.type;
+  if (id === "openai" || id === "anthropic") return id;
+  if (config?.options?.script !== undefined) return "scripted";
+  return "openai-compatible";
+}
+
+function loadScript(id: string, config: Config, script: unknown) {
+  let raw = script;
+  if (typeof script === "string") {
+    const file = path.resolve(config.providerDirs[id] ?? process.cwd(), script);
+    try {
+      raw = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (error) {
+      throw new ConfigError(`provider ${id}: cannot read script ${file}: ${(error as Error).message}`);
+    }
+  }
+  const parsed = scriptSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`provider ${id}: script: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export function resolveModel(config: Config, name: string, env: NodeJS.ProcessEnv = process.env): ResolvedModel {
+  const slash = name.indexOf("/");
+  if (slash <= 0 || slash === name.length - 1) {
+    throw new ConfigError(`model "${name}" must be written provider/model, e.g. openai/gpt-4.1`);
+  }
+  const providerID = name.slice(0, slash);
+  const modelID = name.slice(slash + 1);
+  const provider = config.provider?.[providerID];
+  const options = provider?.options ?? {};
+  const type = providerType(providerID, provider);
+  switch (type) {
+    case "openai": {
+      const apiKey = options.apiKey ?? env.OPENAI_API_KEY;
+      if (!apiKey) throw new ConfigError(`provider ${providerID}: set OPENAI_API_KEY or provider.${providerID}.options.apiKey`);
+      return { providerID, modelID, language: createOpenAI({ apiKey, baseURL: options.baseURL })(modelID) };
+    }
+    case "anthropic": {
+      const apiKey = options.apiKey ?? env.ANTHROPIC_API_KEY;
+      if (!apiKey) {
+        throw new ConfigError(`provider ${providerID}: set ANTHROPIC_API_KEY or provider.${providerID}.options.apiKey`);
+      }
+      return { providerID, modelID, language: createAnthropic({ apiKey, baseURL: options.baseURL })(modelID) };
+    }
+    case "openai-compatible": {
+      if (!options.baseURL) {
+        throw new ConfigError(
+          `provider ${providerID} is not configured: add provider.${providerID}.options.baseURL to ode.json (e.g. http://127.0.0.1:11434/v1 for Ollama)`,
+        );
+      }
+      const factory = createOpenAICompatible({
+        name: providerID,
+        baseURL: options.baseURL,
+        apiKey: options.apiKey,
+        includeUsage: true,
+      });
+      return { providerID, modelID, language: factory.chatModel(modelID) };
+    }
+    case "scripted":
+      return { providerID, modelID, language: createScriptedModel(loadScript(providerID, config, options.script), modelID) };
+  }
+}

@@ -1,0 +1,276 @@
+import { publish } from "../bus.js";
+import { newId } from "../ids.js";
+import { log } from "../log.js";
+import {
+  cancelMetaSchema,
+  type AbortDiagnostic,
+  type CancelMeta,
+  type RunPhase,
+  type TitleGenerationState,
+} from "./abort.js";
+import { SessionBusyError, SessionNotFoundError } from "./errors.js";
+import type { Store } from "./store.js";
+
+export type RunKind = "prompt" | "shell";
+export type RunOutcome = "completed" | "aborted" | "error";
+
+export interface RunRow {
+  id: string;
+  session_id: string;
+  kind: RunKind;
+  started_at: number;
+  ended_at: number | null;
+  outcome: RunOutcome | null;
+  owner_pid: number;
+  user_message_id: string | null;
+  assistant_message_ids: string;
+  interrupt: string | null;
+  cancel_request: string | null;
+  cancel_count: number;
+  steps: number;
+  finish: string | null;
+  attempted_input: string | null;
+}
+
+/** The live state of a run in the process that owns it. */
+export class ActiveRun {
+  readonly controller = new AbortController();
+  phase: RunPhase = "queued";
+  toolCallID?: string;
+  /** True while a tool or shell command listens on its own abort signal. */
+  toolSignalActive = false;
+  userMessageID?: string;
+  readonly assistantMessageIDs: string[] = [];
+  interrupt?: AbortDiagnostic;
+  titleState: () => TitleGenerationState = () => "not_started";
+
+  constructor(
+    readonly id: string,
+    readonly sessionID: string,
+    readonly kind: RunKind,
+    readonly startedAt: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get currentAssistantID(): string | undefined {
+    return this.assistantMessageIDs.at(-1);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export interface CancelResult {
+  cancelled: boolean;
+  runID?: string;
+  /** False when another cancel already interrupted this run (this one is only counted). */
+  cause?: boolean;
+  /** The run belongs to another ode process, which was asked to interrupt it. */
+  remote?: boolean;
+}
+
+/**
+ * One run per session, enforced by the database (a unique index over unfinished runs) so two ode processes on
+ * the same data directory cannot interleave either.
+ */
+export class Runs {
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly stmt;
+
+  constructor(private readonly store: Store) {
+    const db = store.db;
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO runs (id, session_id, kind, started_at, owner_pid) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      activeRow: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? AND ended_at IS NULL`),
+      get: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE id = ?`),
+      ofSession: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? ORDER BY started_at, id`),
+      unfinished: db.prepare<[], RunRow>(`SELECT * FROM runs WHERE ended_at IS NULL`),
+      setUserMessage: db.prepare(`UPDATE runs SET user_message_id = ?, attempted_input = ? WHERE id = ?`),
+      setAssistants: db.prepare(`UPDATE runs SET assistant_message_ids = ?, steps = ? WHERE id = ?`),
+      setInterrupt: db.prepare(`UPDATE runs SET interrupt = ? WHERE id = ?`),
+      countCancel: db.prepare(`UPDATE runs SET cancel_count = cancel_count + 1 WHERE id = ?`),
+      requestCancel: db.prepare(
+        `UPDATE runs SET cancel_request = ? WHERE id = ? AND ended_at IS NULL AND cancel_request IS NULL`,
+      ),
+      takeRequest: db.prepare(`UPDATE runs SET cancel_request = NULL WHERE id = ? AND cancel_request IS NOT NULL`),
+      finish: db.prepare(`UPDATE runs SET ended_at = ?, outcome = ?, finish = ? WHERE id = ? AND ended_at IS NULL`),
+      crashClose: db.prepare(
+        `UPDATE runs SET ended_at = ?, outcome = 'aborted', interrupt = COALESCE(interrupt, ?) WHERE id = ? AND ended_at IS NULL`,
+      ),
+    };
+  }
+
+  /** Closes runs whose owning process is gone (a crash or kill -9), so their sessions are usable again. */
+  recoverCrashed(): number {
+    let closed = 0;
+    for (const row of this.stmt.unfinished.all()) {
+      if (pidAlive(row.owner_pid) && (row.owner_pid !== process.pid || this.active.has(row.session_id))) continue;
+      this.closeCrashed(row);
+      closed++;
+    }
+    return closed;
+  }
+
+  private closeCrashed(row: RunRow): void {
+    const now = Date.now();
+    const messageID = (JSON.parse(row.assistant_message_ids) as string[]).at(-1);
+    const diagnostic: AbortDiagnostic = {
+      recorded_at: now,
+      run_id: row.id,
+      ...(messageID ? { message_id: messageID } : {}),
+      source: "shutdown",
+      mode: "hard",
+      reason: "crash-recovery",
+      via_ctx_abort: false,
+      phase: row.kind === "shell" ? "shell" : messageID ? "model" : "queued",
+      title_generation_state: "not_started",
+    };
+    this.store.transaction(() => {
+      this.stmt.crashClose.run(now, JSON.stringify(diagnostic), row.id);
+      if (messageID) {
+        const info = this.store.getMessage(messageID);
+        if (info?.role === "assistant" && !info.time.completed) {
+          this.store.updateMessage({
+            ...info,
+            time: { ...info.time, completed: now },
+            error: { name: "MessageAbortedError", data: { message: "Aborted: the process running this run died" } },
+          });
+        }
+        this.store.mergeDiagnostics(messageID, { abort: diagnostic });
+      }
+    });
+    log.warn("closed a run left running by a dead process", { runID: row.id, sessionID: row.session_id, pid: row.owner_pid });
+  }
+
+  start(sessionID: string, kind: RunKind): ActiveRun {
+    if (!this.store.findSession(sessionID)) throw new SessionNotFoundError(sessionID);
+    const run = new ActiveRun(newId("run"), sessionID, kind, Date.now());
+    const insert = () => this.stmt.insert.run(run.id, sessionID, kind, run.startedAt, process.pid);
+    try {
+      insert();
+    } catch (error) {
+      if ((error as { code?: string }).code !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
+      const existing = this.stmt.activeRow.get(sessionID);
+      if (existing && (this.active.has(sessionID) || pidAlive(existing.owner_pid))) {
+        throw new SessionBusyError(sessionID, existing.id);
+      }
+      if (existing) this.closeCrashed(existing);
+      insert();
+    }
+    this.active.set(sessionID, run);
+    publish("run.started", sessionID, { runID: run.id, kind });
+    return run;
+  }
+
+  get(sessionID: string): ActiveRun | undefined {
+    return this.active.get(sessionID);
+  }
+
+  all(): ActiveRun[] {
+    return [...this.active.values()];
+  }
+
+  setUserMessage(run: ActiveRun, messageID: string, input: string): void {
+    run.userMessageID = messageID;
+    this.stmt.setUserMessage.run(messageID, input, run.id);
+  }
+
+  addAssistantMessage(run: ActiveRun, messageID: string): void {
+    run.assistantMessageIDs.push(messageID);
+    this.stmt.setAssistants.run(JSON.stringify(run.assistantMessageIDs), run.assistantMessageIDs.length, run.id);
+  }
+
+  /**
+   * Interrupts the session's run with `meta`. The first cancel that reaches a run is its cause and is stored on
+   * that run (and its own assistant message); later ones are counted. A run owned by another process gets the
+   * request written on its row and its owner is woken with SIGUSR2.
+   */
+  cancel(sessionID: string, input: CancelMeta): CancelResult {
+    const meta = cancelMetaSchema.parse(input);
+    const run = this.active.get(sessionID);
+    if (!run) return this.cancelRemote(sessionID, meta);
+    if (run.interrupt) {
+      run.interrupt.later_cancels = (run.interrupt.later_cancels ?? 0) + 1;
+      this.stmt.countCancel.run(run.id);
+      return { cancelled: true, runID: run.id, cause: false };
+    }
+    const messageID = run.phase === "queued" ? undefined : run.currentAssistantID;
+    const diagnostic: AbortDiagnostic = {
+      recorded_at: Date.now(),
+      run_id: run.id,
+      ...(messageID ? { message_id: messageID } : {}),
+      source: meta.source,
+      mode: meta.mode,
+      ...(meta.reason !== undefined ? { reason: meta.reason } : {}),
+      ...(meta.via !== undefined ? { via: meta.via } : {}),
+      via_ctx_abort: run.toolSignalActive,
+      phase: run.phase,
+      ...(run.toolCallID ? { tool_call_id: run.toolCallID } : {}),
+      title_generation_state: run.titleState(),
+    };
+    run.interrupt = diagnostic;
+    this.writeInterrupt(run);
+    publish("run.aborted", sessionID, { runID: run.id, abort: diagnostic });
+    run.controller.abort(meta);
+    return { cancelled: true, runID: run.id, cause: true };
+  }
+
+  /** Stores the run's abort diagnostic on the run row and on the run's own assistant message. */
+  writeInterrupt(run: ActiveRun): void {
+    const diagnostic = run.interrupt;
+    if (!diagnostic) return;
+    this.store.transaction(() => {
+      this.stmt.setInterrupt.run(JSON.stringify(diagnostic), run.id);
+      if (diagnostic.message_id) this.store.mergeDiagnostics(diagnostic.message_id, { abort: diagnostic });
+    });
+  }
+
+  private cancelRemote(sessionID: string, meta: ReturnType<typeof cancelMetaSchema.parse>): CancelResult {
+    const row = this.stmt.activeRow.get(sessionID);
+    if (!row) return { cancelled: false };
+    if (!pidAlive(row.owner_pid) || row.owner_pid === process.pid) {
+      this.closeCrashed(row);
+      return { cancelled: false, runID: row.id };
+    }
+    // A request already waiting for the owner is the earlier one, so this one is only counted.
+    if (this.stmt.requestCancel.run(JSON.stringify(meta), row.id).changes === 0) this.stmt.countCancel.run(row.id);
+    try {
+      process.kill(row.owner_pid, "SIGUSR2");
+    } catch (error) {
+      log.warn("could not wake the owner of a run", { runID: row.id, pid: row.owner_pid, error: String(error) });
+    }
+    return { cancelled: true, runID: row.id, remote: true };
+  }
+
+  /** Called when another process woke this one: applies cancel requests written on this process's runs. */
+  applyRemoteCancels(): void {
+    for (const run of this.active.values()) {
+      const row = this.stmt.get.get(run.id);
+      if (!row?.cancel_request) continue;
+      if (this.stmt.takeRequest.run(run.id).changes === 0) continue;
+      this.cancel(run.sessionID, JSON.parse(row.cancel_request) as CancelMeta);
+    }
+  }
+
+  finish(run: ActiveRun, outcome: RunOutcome, finishReason?: string): void {
+    this.stmt.finish.run(Date.now(), outcome, finishReason ?? null, run.id);
+    this.active.delete(run.sessionID);
+    publish("run.finished", run.sessionID, { runID: run.id, outcome });
+  }
+
+  rows(sessionID: string): RunRow[] {
+    return this.stmt.ofSession.all(sessionID);
+  }
+}

@@ -1,0 +1,125 @@
+import { z } from "zod";
+
+// Field names follow opencode's export so either tool reads the other's files; unknown fields are kept (loose).
+
+export const sessionInfoSchema = z.looseObject({
+  id: z.string().regex(/^ses_/, "must start with ses_"),
+  directory: z.string(),
+  parentID: z.string().optional(),
+  title: z.string(),
+  version: z.string(),
+  slug: z.string().optional(),
+  projectID: z.string().optional(),
+  time: z.looseObject({ created: z.number(), updated: z.number() }),
+});
+export type SessionInfo = z.infer<typeof sessionInfoSchema>;
+
+const tokensSchema = z.looseObject({
+  input: z.number(),
+  output: z.number(),
+  reasoning: z.number(),
+  cache: z.looseObject({ read: z.number(), write: z.number() }),
+});
+export type Tokens = z.infer<typeof tokensSchema>;
+
+export const messageErrorSchema = z.looseObject({
+  name: z.string(),
+  data: z.looseObject({ message: z.string().optional() }),
+});
+export type MessageError = z.infer<typeof messageErrorSchema>;
+
+export const userMessageSchema = z.looseObject({
+  id: z.string().regex(/^msg_/, "must start with msg_"),
+  sessionID: z.string(),
+  role: z.literal("user"),
+  time: z.looseObject({ created: z.number() }),
+  agent: z.string().optional(),
+  model: z.looseObject({ providerID: z.string(), modelID: z.string() }).optional(),
+});
+export type UserMessage = z.infer<typeof userMessageSchema>;
+
+export const assistantMessageSchema = z.looseObject({
+  id: z.string().regex(/^msg_/, "must start with msg_"),
+  sessionID: z.string(),
+  role: z.literal("assistant"),
+  parentID: z.string(),
+  time: z.looseObject({ created: z.number(), completed: z.number().optional() }),
+  modelID: z.string(),
+  providerID: z.string(),
+  path: z.looseObject({ cwd: z.string(), root: z.string() }),
+  tokens: tokensSchema,
+  cost: z.number(),
+  finish: z.string().optional(),
+  error: messageErrorSchema.optional(),
+  diagnostics: z.record(z.string(), z.unknown()).optional(),
+});
+export type AssistantMessage = z.infer<typeof assistantMessageSchema>;
+
+export const messageInfoSchema = z.discriminatedUnion("role", [userMessageSchema, assistantMessageSchema]);
+export type MessageInfo = z.infer<typeof messageInfoSchema>;
+
+const partBase = {
+  id: z.string().regex(/^prt_/, "must start with prt_"),
+  sessionID: z.string(),
+  messageID: z.string(),
+};
+const timeRange = z.looseObject({ start: z.number(), end: z.number().optional() });
+
+export const toolStateSchema = z.discriminatedUnion("status", [
+  z.looseObject({ status: z.literal("pending"), input: z.unknown().optional() }),
+  z.looseObject({ status: z.literal("running"), input: z.unknown(), title: z.string().optional(), time: timeRange }),
+  z.looseObject({
+    status: z.literal("completed"),
+    input: z.unknown(),
+    output: z.string(),
+    title: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    time: timeRange,
+  }),
+  z.looseObject({
+    status: z.literal("error"),
+    input: z.unknown(),
+    error: z.string(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    time: timeRange,
+  }),
+]);
+export type ToolState = z.infer<typeof toolStateSchema>;
+
+export const partSchema = z.discriminatedUnion("type", [
+  z.looseObject({ ...partBase, type: z.literal("text"), text: z.string(), time: timeRange.optional() }),
+  z.looseObject({ ...partBase, type: z.literal("reasoning"), text: z.string(), time: timeRange.optional() }),
+  z.looseObject({ ...partBase, type: z.literal("tool"), tool: z.string(), callID: z.string(), state: toolStateSchema }),
+  z.looseObject({ ...partBase, type: z.literal("step-start") }),
+  z.looseObject({
+    ...partBase,
+    type: z.literal("step-finish"),
+    reason: z.string(),
+    tokens: tokensSchema,
+    cost: z.number(),
+  }),
+  z.looseObject({
+    ...partBase,
+    type: z.literal("file"),
+    mime: z.string(),
+    filename: z.string().optional(),
+    url: z.string(),
+  }),
+  // opencode writes more kinds (patch, snapshot, agent, ...); they are kept as they are.
+  z.looseObject({
+    ...partBase,
+    type: z.enum(["patch", "snapshot", "agent", "subtask", "retry", "compaction"]),
+  }),
+]);
+export type Part = z.infer<typeof partSchema>;
+export type TextPart = Extract<Part, { type: "text" }>;
+export type ToolPart = Extract<Part, { type: "tool" }>;
+
+export interface MessageWithParts {
+  info: MessageInfo;
+  parts: Part[];
+}
+
+export function emptyTokens(): Tokens {
+  return { input: 0, output: 0, reasoning: 0, cache: { read: 0, write: 0 } };
+}

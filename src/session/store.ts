@@ -1,0 +1,266 @@
+import { publish } from "../bus.js";
+import { openDatabase, type DB } from "../storage/db.js";
+import { VERSION } from "../version.js";
+import { InvalidInputError, SessionNotFoundError } from "./errors.js";
+import { newId } from "../ids.js";
+import type { MessageInfo, MessageWithParts, Part, SessionInfo } from "./schema.js";
+import { defaultTitle, normalizeTitle } from "./title.js";
+
+export type TitleSource = "default" | "user" | "generated";
+
+interface SessionRow {
+  id: string;
+  directory: string;
+  parent_id: string | null;
+  title: string;
+  title_source: TitleSource;
+  version: string;
+  created: number;
+  updated: number;
+  extra: string;
+}
+
+interface MessageRow {
+  id: string;
+  info: string;
+  diagnostics: string;
+}
+
+function toSessionInfo(row: SessionRow): SessionInfo {
+  return {
+    ...JSON.parse(row.extra),
+    id: row.id,
+    directory: row.directory,
+    ...(row.parent_id ? { parentID: row.parent_id } : {}),
+    title: row.title,
+    version: row.version,
+    time: { created: row.created, updated: row.updated },
+  };
+}
+
+function toMessageInfo(row: MessageRow): MessageInfo {
+  const info = JSON.parse(row.info) as MessageInfo;
+  if (row.diagnostics !== "{}") (info as Record<string, unknown>).diagnostics = JSON.parse(row.diagnostics);
+  return info;
+}
+
+/** Sessions, messages and parts in SQLite. One instance per process and data directory. */
+export class Store {
+  readonly db: DB;
+  private readonly stmt;
+
+  constructor(dir: string) {
+    this.db = openDatabase(dir);
+    const db = this.db;
+    this.stmt = {
+      insertSession: db.prepare(
+        `INSERT INTO sessions (id, directory, parent_id, title, title_source, version, created, updated, extra)
+         VALUES (@id, @directory, @parent_id, @title, @title_source, @version, @created, @updated, @extra)`,
+      ),
+      getSession: db.prepare<[string], SessionRow>(`SELECT * FROM sessions WHERE id = ?`),
+      sessionTitle: db.prepare<[string], { title: string }>(`SELECT title FROM sessions WHERE id = ?`),
+      listSessions: db.prepare<[], SessionRow>(`SELECT * FROM sessions ORDER BY updated DESC, id DESC`),
+      listSessionsIn: db.prepare<[string], SessionRow>(
+        `SELECT * FROM sessions WHERE directory = ? ORDER BY updated DESC, id DESC`,
+      ),
+      setTitle: db.prepare(`UPDATE sessions SET title = ?, title_source = ?, updated = ? WHERE id = ?`),
+      setGeneratedTitle: db.prepare(
+        `UPDATE sessions SET title = ?, title_source = 'generated', updated = ? WHERE id = ? AND title_source = 'default'`,
+      ),
+      touchSession: db.prepare(`UPDATE sessions SET updated = ? WHERE id = ?`),
+      deleteSession: db.prepare(`DELETE FROM sessions WHERE id = ?`),
+      insertMessage: db.prepare(`INSERT INTO messages (id, session_id, role, info) VALUES (?, ?, ?, ?)`),
+      updateMessageInfo: db.prepare(`UPDATE messages SET info = ? WHERE id = ?`),
+      getMessage: db.prepare<[string], MessageRow & { session_id: string }>(
+        `SELECT id, session_id, info, diagnostics FROM messages WHERE id = ?`,
+      ),
+      messageDiagnostics: db.prepare<[string], { diagnostics: string }>(`SELECT diagnostics FROM messages WHERE id = ?`),
+      setDiagnostics: db.prepare(`UPDATE messages SET diagnostics = ? WHERE id = ?`),
+      messagesOf: db.prepare<[string], MessageRow>(
+        `SELECT id, info, diagnostics FROM messages WHERE session_id = ? ORDER BY id`,
+      ),
+      partsOf: db.prepare<[string], { message_id: string; data: string }>(
+        `SELECT message_id, data FROM parts WHERE session_id = ? ORDER BY message_id, id`,
+      ),
+      userMessageCount: db.prepare<[string], { n: number }>(
+        `SELECT count(*) AS n FROM messages WHERE session_id = ? AND role = 'user'`,
+      ),
+      insertTitleTrace: db.prepare(`INSERT INTO title_generations (session_id, data) VALUES (?, ?)`),
+      updateTitleTrace: db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
+      titleTraces: db.prepare<[string], { data: string }>(
+        `SELECT data FROM title_generations WHERE session_id = ? ORDER BY id`,
+      ),
+      upsertPart: db.prepare(
+        `INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET data = excluded.data`,
+      ),
+    };
+  }
+
+  static open(dir: string): Store {
+    return new Store(dir);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  createSession(input: { directory: string; title?: string; parentID?: string }): SessionInfo {
+    const now = Date.now();
+    const title = input.title === undefined ? undefined : normalizeTitle(input.title);
+    const row: SessionRow = {
+      id: newId("ses"),
+      directory: input.directory,
+      parent_id: input.parentID ?? null,
+      title: title || defaultTitle(new Date(now)),
+      title_source: title ? "user" : "default",
+      version: VERSION,
+      created: now,
+      updated: now,
+      extra: "{}",
+    };
+    this.stmt.insertSession.run(row);
+    const info = toSessionInfo(row);
+    publish("session.created", info.id, { info });
+    return info;
+  }
+
+  /** Writes a session exactly as given (import). */
+  insertSessionInfo(info: SessionInfo, titleSource: TitleSource): void {
+    const { id, directory, parentID, title, version, time, ...extra } = info;
+    this.stmt.insertSession.run({
+      id,
+      directory,
+      parent_id: parentID ?? null,
+      title,
+      title_source: titleSource,
+      version,
+      created: time.created,
+      updated: time.updated,
+      extra: JSON.stringify(extra),
+    });
+  }
+
+  findSession(id: string): SessionInfo | undefined {
+    const row = this.stmt.getSession.get(id);
+    return row ? toSessionInfo(row) : undefined;
+  }
+
+  getSession(id: string): SessionInfo {
+    const info = this.findSession(id);
+    if (!info) throw new SessionNotFoundError(id);
+    return info;
+  }
+
+  titleSource(id: string): TitleSource {
+    const row = this.stmt.getSession.get(id);
+    if (!row) throw new SessionNotFoundError(id);
+    return row.title_source;
+  }
+
+  /** The one-column read a spawn needs: current title, or undefined when the session is gone. */
+  sessionTitle(id: string): string | undefined {
+    return this.stmt.sessionTitle.get(id)?.title;
+  }
+
+  listSessions(directory?: string): SessionInfo[] {
+    const rows = directory ? this.stmt.listSessionsIn.all(directory) : this.stmt.listSessions.all();
+    return rows.map(toSessionInfo);
+  }
+
+  renameSession(id: string, title: string): SessionInfo {
+    const clean = normalizeTitle(title);
+    if (!clean) throw new InvalidInputError("title is empty after removing newlines and control characters");
+    const result = this.stmt.setTitle.run(clean, "user", Date.now(), id);
+    if (result.changes === 0) throw new SessionNotFoundError(id);
+    const info = this.getSession(id);
+    publish("session.updated", id, { info });
+    return info;
+  }
+
+  /** Stores a generated title unless the user set one meanwhile; true when it was really stored. */
+  applyGeneratedTitle(id: string, title: string): boolean {
+    const applied = this.stmt.setGeneratedTitle.run(normalizeTitle(title), Date.now(), id).changes > 0;
+    if (applied) publish("session.updated", id, { info: this.getSession(id) });
+    return applied;
+  }
+
+  touchSession(id: string): void {
+    this.stmt.touchSession.run(Date.now(), id);
+  }
+
+  deleteSession(id: string): void {
+    if (this.stmt.deleteSession.run(id).changes === 0) throw new SessionNotFoundError(id);
+    publish("session.deleted", id);
+  }
+
+  addMessage(info: MessageInfo): void {
+    const { diagnostics: _ignored, ...rest } = info as MessageInfo & { diagnostics?: unknown };
+    this.stmt.insertMessage.run(info.id, info.sessionID, info.role, JSON.stringify(rest));
+    this.touchSession(info.sessionID);
+    publish("message.updated", info.sessionID, { info });
+  }
+
+  /** Rewrites the loop-owned fields; `diagnostics` lives in its own column so other writers are never clobbered. */
+  updateMessage(info: MessageInfo): void {
+    const { diagnostics: _ignored, ...rest } = info as MessageInfo & { diagnostics?: unknown };
+    this.stmt.updateMessageInfo.run(JSON.stringify(rest), info.id);
+    publish("message.updated", info.sessionID, { info });
+  }
+
+  /** Merges keys into a message's diagnostics in one transaction, keeping what other writers stored. */
+  mergeDiagnostics(messageID: string, patch: Record<string, unknown>): void {
+    this.db
+      .transaction(() => {
+        const row = this.stmt.messageDiagnostics.get(messageID);
+        if (!row) return;
+        const merged = { ...JSON.parse(row.diagnostics), ...patch };
+        this.stmt.setDiagnostics.run(JSON.stringify(merged), messageID);
+      })
+      .immediate();
+  }
+
+  getMessage(messageID: string): MessageInfo | undefined {
+    const row = this.stmt.getMessage.get(messageID);
+    return row ? toMessageInfo(row) : undefined;
+  }
+
+  upsertPart(part: Part): void {
+    this.stmt.upsertPart.run(part.id, part.messageID, part.sessionID, JSON.stringify(part));
+    publish("message.part.updated", part.sessionID, { part });
+  }
+
+  /** The whole conversation in two queries, whatever its length. */
+  messages(sessionID: string): MessageWithParts[] {
+    const byId = new Map<string, MessageWithParts>();
+    const list: MessageWithParts[] = [];
+    for (const row of this.stmt.messagesOf.iterate(sessionID)) {
+      const entry = { info: toMessageInfo(row), parts: [] as Part[] };
+      byId.set(row.id, entry);
+      list.push(entry);
+    }
+    for (const row of this.stmt.partsOf.iterate(sessionID)) byId.get(row.message_id)?.parts.push(JSON.parse(row.data));
+    return list;
+  }
+
+  userMessageCount(sessionID: string): number {
+    return this.stmt.userMessageCount.get(sessionID)!.n;
+  }
+
+  /** Title generation traces live on the session's record, written the moment a generation starts and ends. */
+  insertTitleTrace(sessionID: string, trace: object): number {
+    return Number(this.stmt.insertTitleTrace.run(sessionID, JSON.stringify(trace)).lastInsertRowid);
+  }
+
+  updateTitleTrace(traceID: number, trace: object): void {
+    this.stmt.updateTitleTrace.run(JSON.stringify(trace), traceID);
+  }
+
+  titleTraces<T>(sessionID: string): T[] {
+    return this.stmt.titleTraces.all(sessionID).map((row) => JSON.parse(row.data) as T);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+}

@@ -1,0 +1,46 @@
+import { log } from "../log.js";
+
+export const SESSION_ID_VAR = "OPENCODE_SESSION_ID";
+export const SESSION_TITLE_VAR = "OPENCODE_SESSION_TITLE";
+
+/** Process-wide markers, set once at startup so every child (and grandchild) knows it runs under an agent. */
+export function markAgentProcess(env: NodeJS.ProcessEnv = process.env): void {
+  env.AGENT = "1";
+  env.OPENCODE = "1";
+}
+
+export interface TitleLookup {
+  sessionTitle(sessionID: string): string | undefined;
+}
+
+/**
+ * The environment of one spawn: the session's id and its title read from the store at this moment. Inherited
+ * values (ode inside ode) are always replaced or removed, never passed through.
+ */
+export function sessionEnv(
+  lookup: TitleLookup,
+  sessionID: string | undefined,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const env = { ...base };
+  delete env[SESSION_ID_VAR];
+  delete env[SESSION_TITLE_VAR];
+  if (!sessionID) {
+    log.warn("spawn without a session: session variables removed");
+    return env;
+  }
+  let title: string | undefined;
+  try {
+    title = lookup.sessionTitle(sessionID);
+  } catch (error) {
+    log.warn("session lookup failed: session variables removed", { sessionID, error: String(error) });
+    return env;
+  }
+  if (title === undefined) {
+    log.warn("session not found at spawn: session variables removed", { sessionID });
+    return env;
+  }
+  env[SESSION_ID_VAR] = sessionID;
+  env[SESSION_TITLE_VAR] = title;
+  return env;
+}

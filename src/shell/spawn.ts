@@ -1,0 +1,128 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+
+export type KillMode = "soft" | "hard";
+
+export const KILL_GRACE_MS = 3000;
+
+export interface CommandOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Aborting kills the whole process group; a reason with `mode: "hard"` skips the SIGTERM grace period. */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  onOutput?: (chunk: Buffer) => void;
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  interrupted: boolean;
+}
+
+const SHELL = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Kills every process of the group: SIGTERM and up to `graceMs` to exit, then SIGKILL. Resolves once no process
+ * of the group is left, so a caller that awaits it knows nothing survived.
+ */
+export async function killProcessGroup(pgid: number, mode: KillMode, graceMs = KILL_GRACE_MS): Promise<void> {
+  signalGroup(pgid, mode === "hard" ? "SIGKILL" : "SIGTERM");
+  const deadline = Date.now() + (mode === "hard" ? 1000 : graceMs);
+  let step = 1;
+  while (groupAlive(pgid)) {
+    if (Date.now() >= deadline) {
+      signalGroup(pgid, "SIGKILL");
+      if (mode === "hard" || Date.now() >= deadline + 1000) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, step));
+    step = Math.min(step * 2, 20);
+  }
+}
+
+function killModeOf(signal: AbortSignal | undefined): KillMode {
+  const reason = signal?.reason as { mode?: unknown } | undefined;
+  return reason && typeof reason === "object" && reason.mode === "hard" ? "hard" : "soft";
+}
+
+/** Runs `command` in a shell of its own process group, streaming output, killable as a whole. */
+export function runCommand(command: string, options: CommandOptions): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) {
+      resolve({ exitCode: null, signal: null, timedOut: false, interrupted: true });
+      return;
+    }
+    const child = spawn(SHELL, ["-c", command], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let timedOut = false;
+    let interrupted = false;
+    let killing: Promise<void> | undefined;
+    const stop = (mode: KillMode) => {
+      if (child.pid === undefined || killing) return;
+      killing = killProcessGroup(child.pid, mode);
+    };
+    const onAbort = () => {
+      interrupted = true;
+      stop(killModeOf(options.signal));
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            stop("soft");
+          }, options.timeoutMs);
+    child.stdout.on("data", (chunk: Buffer) => options.onOutput?.(chunk));
+    child.stderr.on("data", (chunk: Buffer) => options.onOutput?.(chunk));
+    child.on("error", (error) => {
+      cleanup();
+      reject(error);
+    });
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    };
+    child.on("exit", (exitCode, signal) => {
+      cleanup();
+      const finish = () => resolve({ exitCode, signal, timedOut, interrupted });
+      // Background children may hold the pipes open after the shell exits; do not wait on them forever.
+      const pipesClosed = new Promise<void>((done) => {
+        let open = 2;
+        const closed = () => --open === 0 && done();
+        if (child.stdout.readableEnded) closed();
+        else child.stdout.once("close", closed);
+        if (child.stderr.readableEnded) closed();
+        else child.stderr.once("close", closed);
+      });
+      const settle = Promise.race([pipesClosed, new Promise((r) => setTimeout(r, 200))]);
+      void Promise.all([settle, killing]).then(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish();
+      });
+    });
+  });
+}

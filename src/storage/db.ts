@@ -1,0 +1,84 @@
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+export type DB = Database.Database;
+
+/** Each entry moves the schema one version forward; never edit a released entry, append a new one. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    directory TEXT NOT NULL,
+    parent_id TEXT,
+    title TEXT NOT NULL,
+    title_source TEXT NOT NULL DEFAULT 'default',
+    version TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX sessions_directory ON sessions(directory, updated);
+  CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    info TEXT NOT NULL,
+    diagnostics TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX messages_session ON messages(session_id, id);
+  CREATE TABLE parts (
+    id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    session_id TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX parts_session ON parts(session_id, message_id, id);
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    outcome TEXT,
+    owner_pid INTEGER NOT NULL,
+    user_message_id TEXT,
+    assistant_message_ids TEXT NOT NULL DEFAULT '[]',
+    interrupt TEXT,
+    cancel_request TEXT,
+    cancel_count INTEGER NOT NULL DEFAULT 0,
+    steps INTEGER NOT NULL DEFAULT 0,
+    finish TEXT,
+    attempted_input TEXT
+  );
+  CREATE INDEX runs_session ON runs(session_id, started_at);
+  CREATE UNIQUE INDEX runs_one_active ON runs(session_id) WHERE ended_at IS NULL;
+  CREATE TABLE title_generations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX title_generations_session ON title_generations(session_id);
+  `,
+];
+
+export function openDatabase(dir: string): DB {
+  fs.mkdirSync(dir, { recursive: true });
+  const db = new Database(path.join(dir, "ode.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  // Several ode processes (a run and `ode session abort`) share one file; wait for a writer instead of failing.
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  return db;
+}
+
+function migrate(db: DB): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current >= MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

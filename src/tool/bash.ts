@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { runCommand } from "../shell/spawn.js";
+import { sessionEnv, type TitleLookup } from "../shell/env.js";
+import { OutputTail } from "./truncate.js";
+import type { ToolDefinition } from "./tool.js";
+
+export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
+const MAX_BASH_TIMEOUT_MS = 600_000;
+
+/** Thrown when a cancel interrupted the command; carries what it printed so far. */
+export class ToolInterruptedError extends Error {
+  override name = "ToolInterruptedError";
+  constructor(
+    readonly output: string,
+    readonly metadata: Record<string, unknown>,
+  ) {
+    super("The command was interrupted");
+  }
+}
+
+const input = z.object({
+  command: z.string().describe("The shell command to run (bash -c) in the project directory"),
+  timeout: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_BASH_TIMEOUT_MS)
+    .optional()
+    .describe(`Timeout in milliseconds (default ${DEFAULT_BASH_TIMEOUT_MS}, at most ${MAX_BASH_TIMEOUT_MS})`),
+  description: z.string().optional().describe("A few words on what the command does"),
+});
+
+export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<typeof input>> {
+  return {
+    name: "bash",
+    description:
+      "Run a shell command in the project directory. Output (stdout and stderr together) is truncated to its last 2000 lines / 50 KiB; the full output is then saved to a file whose path the result names.",
+    inputSchema: input,
+    async execute(args, ctx) {
+      const tail = new OutputTail({ dataDir: ctx.dataDir, id: ctx.callID });
+      const timeoutMs = args.timeout ?? DEFAULT_BASH_TIMEOUT_MS;
+      const result = await runCommand(args.command, {
+        cwd: ctx.directory,
+        env: sessionEnv(sessions, ctx.sessionID),
+        signal: ctx.abortSignal,
+        timeoutMs,
+        onOutput: (chunk) => tail.push(chunk),
+      });
+      const out = tail.finish();
+      const metadata: Record<string, unknown> = {
+        output: out.output,
+        exit: result.exitCode,
+        truncated: out.truncated,
+        ...(out.outputPath ? { outputPath: out.outputPath } : {}),
+      };
+      if (result.interrupted) throw new ToolInterruptedError(out.output, { ...metadata, interrupted: true });
+      let output = out.output || "(no output)";
+      if (result.timedOut) {
+        metadata.timedOut = true;
+        output += `\n\n[command timed out after ${timeoutMs} ms and was killed]`;
+      } else if (result.exitCode !== 0) {
+        output += `\n\n[exit code ${result.exitCode ?? result.signal}]`;
+      }
+      return { title: args.description ?? args.command, output, metadata };
+    },
+  };
+}

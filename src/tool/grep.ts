@@ -1,0 +1,91 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { looksBinary } from "./binary.js";
+import { globToRegExp } from "./glob.js";
+import { displayPath, statToolPath } from "./paths.js";
+import { ToolError, type ToolDefinition } from "./tool.js";
+import { walk } from "./walk.js";
+
+const MAX_MATCHES = 100;
+// Larger files are almost always generated or data; searching them costs time and floods output.
+const MAX_FILE_BYTES = 2 * 1024 * 1024;
+// One minified line could otherwise fill the whole result.
+const MAX_LINE_CHARS = 500;
+
+const inputSchema = z.object({
+  pattern: z.string().describe('JavaScript regular expression matched against each line, e.g. "function\\s+\\w+Tool".'),
+  path: z.string().optional().describe("File or directory to search; defaults to the project directory."),
+  include: z
+    .string()
+    .optional()
+    .describe('Glob on file names to limit the search, e.g. "*.ts" or "*.{ts,tsx}"; a glob with "/" matches the relative path.'),
+});
+
+export const grepTool: ToolDefinition<z.infer<typeof inputSchema>> = {
+  name: "grep",
+  description:
+    `Search file contents with a JavaScript regex. Returns "path:line: text" for up to ${MAX_MATCHES} matching lines. ` +
+    "Skips node_modules, .git, binary files and files over 2 MiB.",
+  inputSchema,
+  async execute(input, ctx) {
+    let regex: RegExp;
+    try {
+      regex = new RegExp(input.pattern);
+    } catch (err) {
+      throw new ToolError(`invalid regex: ${(err as Error).message}`);
+    }
+    const include = input.include === undefined ? undefined : globToRegExp(input.include);
+    const includeWholePath = input.include?.includes("/") ?? false;
+    const root = await statToolPath(ctx, input.path ?? ".");
+
+    const lines: string[] = [];
+    let truncated = false;
+    search: for await (const file of candidateFiles(root.path, root.stats.isDirectory(), ctx.abortSignal)) {
+      if (include && !include.test(includeWholePath ? file.relative : path.basename(file.path))) continue;
+      const text = await readSearchable(file.path);
+      if (text === undefined) continue;
+      const fileLines = text.split(/\r?\n/);
+      for (let i = 0; i < fileLines.length; i++) {
+        const line = fileLines[i]!;
+        if (!regex.test(line)) continue;
+        if (lines.length === MAX_MATCHES) {
+          truncated = true;
+          break search;
+        }
+        const shown = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
+        lines.push(`${displayPath(ctx, file.path)}:${i + 1}: ${shown}`);
+      }
+    }
+
+    let output = lines.length ? lines.join("\n") : "No matches found";
+    if (truncated) output += `\n\n(stopped at ${MAX_MATCHES} matches; narrow the pattern, path or include)`;
+    return { title: input.pattern, output, metadata: { matches: lines.length, truncated } };
+  },
+};
+
+async function* candidateFiles(
+  root: string,
+  isDirectory: boolean,
+  signal: AbortSignal,
+): AsyncGenerator<{ path: string; relative: string }> {
+  if (!isDirectory) {
+    yield { path: root, relative: path.basename(root) };
+    return;
+  }
+  for await (const entry of walk(root, signal)) {
+    if (!entry.isDirectory) yield entry;
+  }
+}
+
+async function readSearchable(file: string): Promise<string | undefined> {
+  try {
+    const stats = await fs.stat(file);
+    if (!stats.isFile() || stats.size > MAX_FILE_BYTES) return undefined;
+    const content = await fs.readFile(file);
+    return looksBinary(content) ? undefined : content.toString("utf8");
+  } catch {
+    // Vanished or unreadable files are not worth failing the search over.
+    return undefined;
+  }
+}

@@ -1,0 +1,134 @@
+import fs from "node:fs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { Store } from "../../src/session/store.js";
+import { makeProject, mockConfig, ROOT, runOde, startModel } from "../support/ode.js";
+
+function onlySession(dataDir: string) {
+  const store = Store.open(dataDir);
+  try {
+    const [session] = store.listSessions();
+    return { session: session!, messages: store.messages(session!.id) };
+  } finally {
+    store.close();
+  }
+}
+
+describe("ode run against a loopback OpenAI-compatible model", () => {
+  it("runs a write tool call for real and answers", async () => {
+    const model = await startModel([
+      { toolCalls: [{ name: "write", arguments: { filePath: "notes/out.txt", content: "hello from the model\n" } }] },
+      { text: "I wrote notes/out.txt." },
+    ]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const result = await runOde(project, ["run", "write a note"]);
+    expect(result.stderr).not.toMatch(/ode: /);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("I wrote notes/out.txt.");
+    expect(fs.readFileSync(path.join(project.dir, "notes/out.txt"), "utf8")).toBe("hello from the model\n");
+
+    const { messages } = onlySession(project.dataDir);
+    expect(messages.map((m) => m.info.role)).toEqual(["user", "assistant", "assistant"]);
+    const tool = messages[1]!.parts.find((p) => p.type === "tool")!;
+    expect(tool).toMatchObject({ tool: "write", state: { status: "completed" } });
+    const finish = messages[1]!.parts.find((p) => p.type === "step-finish");
+    expect(finish).toMatchObject({ reason: "tool-calls", tokens: { input: 10, output: 5 } });
+    // The second request carries the tool result back to the model.
+    const second = model.turnRequests()[1]!.body.messages;
+    expect(second.find((m: { role: string }) => m.role === "tool")).toBeTruthy();
+  });
+
+  it("stores an APIError and exits non-zero when the model fails mid-stream", async () => {
+    const model = await startModel([{ text: "partial answer", midStreamError: "event" }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const result = await runOde(project, ["run", "hello"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/run error/);
+    const { messages } = onlySession(project.dataDir);
+    const assistant = messages.find((m) => m.info.role === "assistant")!.info;
+    expect(assistant).toMatchObject({ role: "assistant", error: { name: "APIError" } });
+    expect(assistant.role === "assistant" && assistant.time.completed).toBeTruthy();
+  });
+
+  it("stores an APIError when the connection drops mid-stream", async () => {
+    const model = await startModel([{ text: "partial", midStreamError: "disconnect" }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const result = await runOde(project, ["run", "hello"]);
+    expect(result.code).not.toBe(0);
+    const { messages } = onlySession(project.dataDir);
+    expect(messages[1]!.info).toMatchObject({ error: { name: "APIError" } });
+  });
+
+  it("sends the earlier history on a second --session turn", async () => {
+    const model = await startModel([{ text: "The capital is Paris." }, { text: "About 2 million people." }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    expect((await runOde(project, ["run", "capital of France?"])).code).toBe(0);
+    const { session } = onlySession(project.dataDir);
+    const second = await runOde(project, ["run", "--session", session.id, "how many live there?"]);
+    expect(second.code).toBe(0);
+    const sent = model.turnRequests()[1]!.body.messages.filter((m: { role: string }) => m.role !== "system");
+    expect(sent).toEqual([
+      { role: "user", content: "capital of France?" },
+      { role: "assistant", content: "The capital is Paris." },
+      { role: "user", content: "how many live there?" },
+    ]);
+  });
+
+  it("--continue adds to the latest session of the directory and --title sets the title", async () => {
+    const model = await startModel([{ text: "one" }, { text: "two" }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    expect((await runOde(project, ["run", "--title", "My task", "first"])).code).toBe(0);
+    expect((await runOde(project, ["run", "--continue", "second"])).code).toBe(0);
+    const { session, messages } = onlySession(project.dataDir);
+    expect(session.title).toBe("My task");
+    expect(messages.filter((m) => m.info.role === "user")).toHaveLength(2);
+  });
+
+  it("--format json prints one JSON event per line, each with the sessionID", async () => {
+    const model = await startModel([{ text: "hi" }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const result = await runOde(project, ["run", "--format", "json", "hello"]);
+    expect(result.code).toBe(0);
+    const events = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const { session } = onlySession(project.dataDir);
+    expect(events.length).toBeGreaterThan(3);
+    for (const event of events) expect(event.sessionID).toBe(session.id);
+    expect(events.map((e) => e.type)).toContain("run.finished");
+  });
+
+  it("without a model, exits non-zero and says how to configure one", async () => {
+    const project = makeProject();
+    const result = await runOde(project, ["run", "hello"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("no model is configured");
+    expect(result.stderr).toContain("npm run demo");
+    expect(result.stderr).toContain("OPENAI_API_KEY");
+  });
+
+  it("rejects a malformed ode.json with the file and field named", async () => {
+    const project = makeProject({ model: 42 });
+    const result = await runOde(project, ["run", "hello"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/ode\.json: model:/);
+  });
+});
+
+describe("ode --version", () => {
+  it("prints the version injected into the built artifact", async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    const result = await runOde(makeProject(), ["--version"]);
+    expect(result.stdout.trim()).toBe(pkg.version);
+  });
+
+  it("prints ODE_VERSION when the bundle was built with it", () => {
+    // Inside the repository so the bundle's external packages resolve from node_modules.
+    const out = path.join(ROOT, "dist", `version-test-${process.pid}`, "ode.js");
+    execFileSync(process.execPath, [path.join(ROOT, "scripts/build.mjs"), "--outfile", out], {
+      cwd: ROOT,
+      env: { ...process.env, ODE_VERSION: "9.8.7-beta.3" },
+    });
+    expect(execFileSync(process.execPath, [out, "--version"], { encoding: "utf8" }).trim()).toBe("9.8.7-beta.3");
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,297 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export interface ScriptedToolCall {
+  id?: string;
+  name: string;
+  arguments: Record<string, unknown> | string;
+}
+
+export interface ScriptedReply {
+  text?: string;
+  /** Streamed as `delta.reasoning_content`, the field most OpenAI-compatible reasoning servers use. */
+  reasoning?: string;
+  toolCalls?: ScriptedToolCall[];
+  /** Defaults to `tool_calls` when the reply has tool calls, else `stop`. */
+  finishReason?: "stop" | "tool_calls" | "length";
+  /** Defaults to 10 prompt and 5 completion tokens. */
+  usage?: { prompt_tokens: number; completion_tokens: number };
+  /** A non-200 status answers with `errorBody` (or an OpenAI-style error object) instead of a completion. */
+  status?: number;
+  errorBody?: unknown;
+  /** After the text chunks, either send an SSE `{"error": ...}` event or drop the connection. */
+  midStreamError?: "event" | "disconnect";
+  delayMs?: number;
+  /** Send headers and one chunk, then hold the stream open until the client aborts or the server closes. */
+  stall?: boolean;
+  chunkDelayMs?: number;
+}
+
+export interface RecordedRequest {
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+  time: number;
+}
+
+export type ReplySource = ScriptedReply[] | ((req: RecordedRequest, index: number) => ScriptedReply);
+
+export interface OpenAITestServer {
+  /** Includes the `/v1` prefix, ready for `createOpenAICompatible({ baseURL })`. */
+  baseURL: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+const EXHAUSTED: ScriptedReply = { text: "(no more scripted replies)" };
+
+export async function startOpenAIServer(replies: ReplySource): Promise<OpenAITestServer> {
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+
+  const pick = (req: RecordedRequest, index: number): ScriptedReply =>
+    typeof replies === "function" ? replies(req, index) : (replies[index] ?? EXHAUSTED);
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) {
+        sendJson(res, 500, { error: { message: `test server failure: ${String(error)}`, type: "server_error" } });
+      } else {
+        res.destroy();
+      }
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "").split("?")[0];
+    if (req.method !== "POST" || path !== "/v1/chat/completions") {
+      sendJson(res, 404, { error: { message: `no route for ${req.method} ${req.url}`, type: "invalid_request_error" } });
+      return;
+    }
+    const raw = await readBody(req);
+    let body: any;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      sendJson(res, 400, { error: { message: "request body is not JSON", type: "invalid_request_error" } });
+      return;
+    }
+    const recorded: RecordedRequest = { body, headers: { ...req.headers }, time: Date.now() };
+    const index = requests.length;
+    requests.push(recorded);
+    const reply = pick(recorded, index);
+
+    if (reply.delayMs && !(await pause(res, reply.delayMs))) return;
+
+    if (reply.status !== undefined && reply.status !== 200) {
+      sendJson(
+        res,
+        reply.status,
+        reply.errorBody ?? { error: { message: `scripted status ${reply.status}`, type: "server_error", code: reply.status } },
+      );
+      return;
+    }
+
+    if (body?.stream === true) {
+      await stream(res, body, reply, index);
+    } else {
+      await respond(res, body, reply, index);
+    }
+  }
+
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Stalled streams would otherwise keep server.close() waiting forever.
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+async function stream(res: ServerResponse, body: any, reply: ScriptedReply, index: number): Promise<void> {
+  const id = `chatcmpl-test-${index}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = typeof body?.model === "string" ? body.model : "test-model";
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({
+    id,
+    object: "chat.completion.chunk",
+    created,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finishReason }],
+  });
+
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
+  res.flushHeaders();
+
+  const gap = reply.chunkDelayMs ?? 0;
+  const send = async (payload: unknown): Promise<boolean> => {
+    if (res.destroyed) return false;
+    res.write(`data: ${typeof payload === "string" ? payload : JSON.stringify(payload)}\n\n`);
+    return gap > 0 ? pause(res, gap) : !res.destroyed;
+  };
+
+  if (!(await send(chunk({ role: "assistant", content: "" })))) return;
+
+  if (reply.stall) {
+    await untilClosed(res);
+    return;
+  }
+
+  for (const piece of split(reply.reasoning ?? "", 3)) {
+    if (!(await send(chunk({ reasoning_content: piece })))) return;
+  }
+  for (const piece of split(reply.text ?? "", 3)) {
+    if (!(await send(chunk({ content: piece })))) return;
+  }
+
+  if (reply.midStreamError === "event") {
+    await send({ error: { message: "scripted mid-stream error", type: "server_error", code: "stream_error" } });
+    res.end();
+    return;
+  }
+  if (reply.midStreamError === "disconnect") {
+    res.destroy();
+    return;
+  }
+
+  const toolCalls = normalizeToolCalls(reply, index);
+  for (const [position, call] of toolCalls.entries()) {
+    const opening = { index: position, id: call.id, type: "function", function: { name: call.name, arguments: "" } };
+    if (!(await send(chunk({ tool_calls: [opening] })))) return;
+    for (const piece of split(call.arguments, 2)) {
+      if (!(await send(chunk({ tool_calls: [{ index: position, function: { arguments: piece } }] })))) return;
+    }
+  }
+
+  if (!(await send(chunk({}, finishReasonOf(reply))))) return;
+  if (body?.stream_options?.include_usage === true) {
+    if (!(await send({ id, object: "chat.completion.chunk", created, model, choices: [], usage: usageOf(reply) }))) return;
+  }
+  await send("[DONE]");
+  res.end();
+}
+
+async function respond(res: ServerResponse, body: any, reply: ScriptedReply, index: number): Promise<void> {
+  if (reply.stall) {
+    await untilClosed(res);
+    return;
+  }
+  if (reply.midStreamError === "disconnect") {
+    res.destroy();
+    return;
+  }
+  if (reply.midStreamError === "event") {
+    sendJson(res, 500, { error: { message: "scripted mid-stream error", type: "server_error", code: "stream_error" } });
+    return;
+  }
+  const toolCalls = normalizeToolCalls(reply, index);
+  sendJson(res, 200, {
+    id: `chatcmpl-test-${index}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: typeof body?.model === "string" ? body.model : "test-model",
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: reply.text ?? null,
+          ...(reply.reasoning !== undefined ? { reasoning_content: reply.reasoning } : {}),
+          ...(toolCalls.length > 0
+            ? {
+                tool_calls: toolCalls.map((call) => ({
+                  id: call.id,
+                  type: "function",
+                  function: { name: call.name, arguments: call.arguments },
+                })),
+              }
+            : {}),
+        },
+        finish_reason: finishReasonOf(reply),
+      },
+    ],
+    usage: usageOf(reply),
+  });
+}
+
+function normalizeToolCalls(reply: ScriptedReply, index: number): { id: string; name: string; arguments: string }[] {
+  return (reply.toolCalls ?? []).map((call, position) => ({
+    id: call.id ?? `call_${index}_${position}`,
+    name: call.name,
+    arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments),
+  }));
+}
+
+function finishReasonOf(reply: ScriptedReply): string {
+  return reply.finishReason ?? (reply.toolCalls?.length ? "tool_calls" : "stop");
+}
+
+function usageOf(reply: ScriptedReply) {
+  const { prompt_tokens, completion_tokens } = reply.usage ?? { prompt_tokens: 10, completion_tokens: 5 };
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+}
+
+/** At most `parts` non-empty pieces, cut on code points so surrogate pairs survive. */
+function split(text: string, parts: number): string[] {
+  const chars = Array.from(text);
+  const size = Math.ceil(chars.length / parts);
+  const pieces: string[] = [];
+  for (let start = 0; start < chars.length; start += size) pieces.push(chars.slice(start, start + size).join(""));
+  return pieces;
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  if (res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(payload));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+/** Resolves true after `ms`, or false as soon as the client goes away, so aborted requests stop being served. */
+function pause(res: ServerResponse, ms: number): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      res.off("close", onClose);
+      resolve(!res.destroyed);
+    }, ms);
+    res.once("close", onClose);
+  });
+}
+
+function untilClosed(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => res.once("close", () => resolve()));
+}
