@@ -14,11 +14,11 @@ import {
   type ToolPart,
   type UserMessage,
 } from "../session/schema.js";
-import { ToolInterruptedError } from "../tool/bash.js";
 import type { ToolDefinition } from "../tool/tool.js";
 import { toMessageError } from "./errors.js";
 import { toModelMessages } from "./history.js";
 import { systemPrompt } from "./system.js";
+import { errorText, runToolCall } from "./tool-call.js";
 import { startTitleGeneration } from "./title.js";
 
 export const DEFAULT_MAX_STEPS = 50;
@@ -66,10 +66,6 @@ function addTokens(a: Tokens, b: Tokens): Tokens {
   };
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** One step: one model call, streamed into parts of its own assistant message, with the tools it called. */
 class Step {
   private readonly parts = new Map<string, Part>();
@@ -114,49 +110,8 @@ class Step {
       inputSchema: def.inputSchema,
       execute: async (input: unknown, options: { toolCallId: string }) => {
         const part = this.toolPart(options.toolCallId, def.name);
-        const start = Date.now();
-        part.state = { status: "running", input, time: { start } };
-        this.save(part);
-        const run = this.run;
-        run.phase = "tool";
-        run.toolCallID = options.toolCallId;
-        run.toolSignalActive = true;
-        try {
-          const result = await def.execute(input, {
-            sessionID: this.message.sessionID,
-            messageID: this.message.id,
-            callID: options.toolCallId,
-            directory: this.message.path.cwd,
-            allowOutsidePaths: this.rt.config.allow_outside_paths ?? false,
-            dataDir: this.rt.dataDir,
-            abortSignal: run.signal,
-          });
-          part.state = {
-            status: "completed",
-            input,
-            output: result.output,
-            title: result.title,
-            metadata: result.metadata,
-            time: { start, end: Date.now() },
-          };
-          this.save(part);
-          return result.output;
-        } catch (error) {
-          const interrupted = error instanceof ToolInterruptedError;
-          part.state = {
-            status: "error",
-            input,
-            error: interrupted && error.output ? `${error.message}\n\n${error.output}` : errorText(error),
-            metadata: interrupted ? error.metadata : {},
-            time: { start, end: Date.now() },
-          };
-          this.save(part);
-          throw error;
-        } finally {
-          run.toolSignalActive = false;
-          run.toolCallID = undefined;
-          run.phase = "model";
-        }
+        const result = await runToolCall(this.rt, this.run, part, def, input, this.message.path.cwd, "tool");
+        return result.output;
       },
     });
   }

@@ -1,0 +1,67 @@
+import type { Runtime } from "../runtime.js";
+import type { ActiveRun } from "../session/runs.js";
+import type { ToolPart } from "../session/schema.js";
+import { ToolInterruptedError } from "../tool/bash.js";
+import type { ToolDefinition, ToolResult } from "../tool/tool.js";
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Executes one tool call and records it on its part (running, then completed or error). While it runs, the run's
+ * phase says where a cancel lands (`tool` for the model's calls, `shell` for the user's prompt shell).
+ */
+export async function runToolCall(
+  rt: Runtime,
+  run: ActiveRun,
+  part: ToolPart,
+  def: ToolDefinition,
+  input: unknown,
+  directory: string,
+  phase: "tool" | "shell",
+): Promise<ToolResult> {
+  const start = Date.now();
+  part.state = { status: "running", input, time: { start } };
+  rt.store.upsertPart(part);
+  const previousPhase = run.phase;
+  run.phase = phase;
+  run.toolCallID = part.callID;
+  run.toolSignalActive = true;
+  try {
+    const result = await def.execute(input, {
+      sessionID: part.sessionID,
+      messageID: part.messageID,
+      callID: part.callID,
+      directory,
+      allowOutsidePaths: rt.config.allow_outside_paths ?? false,
+      dataDir: rt.dataDir,
+      abortSignal: run.signal,
+    });
+    part.state = {
+      status: "completed",
+      input,
+      output: result.output,
+      title: result.title,
+      metadata: result.metadata,
+      time: { start, end: Date.now() },
+    };
+    rt.store.upsertPart(part);
+    return result;
+  } catch (error) {
+    const interrupted = error instanceof ToolInterruptedError;
+    part.state = {
+      status: "error",
+      input,
+      error: interrupted && error.output ? `${error.message}\n\n${error.output}` : errorText(error),
+      metadata: interrupted ? error.metadata : {},
+      time: { start, end: Date.now() },
+    };
+    rt.store.upsertPart(part);
+    throw error;
+  } finally {
+    run.toolSignalActive = false;
+    run.toolCallID = undefined;
+    run.phase = previousPhase;
+  }
+}
