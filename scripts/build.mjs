@@ -2,6 +2,9 @@
 import { build } from "esbuild";
 import { readFileSync, chmodSync } from "node:fs";
 
+import path from "node:path";
+
+// `--outfile` builds elsewhere (the version test builds a second artifact with its own ODE_VERSION).
 const outArg = process.argv.indexOf("--outfile");
 const outfile = outArg > 0 ? process.argv[outArg + 1] : "dist/ode.js";
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -10,14 +13,20 @@ const channel = process.env.ODE_CHANNEL || (version.includes("-") ? version.spli
 
 await build({
   entryPoints: ["src/cli/index.ts"],
-  outfile,
+  // Commands load their implementation with import(); splitting keeps those (and the SDKs they pull in) in
+  // chunks that `ode --version` never reads.
+  outdir: path.dirname(outfile),
+  entryNames: path.basename(outfile, ".js"),
+  chunkNames: "chunks/[name]-[hash]",
+  splitting: true,
   bundle: true,
   platform: "node",
   target: "node20",
   format: "esm",
-  packages: "external",
+  external: ["better-sqlite3"],
   sourcemap: true,
-  banner: { js: "#!/usr/bin/env node" },
+  // Bundled CommonJS dependencies call require(); an ES module has none of its own.
+  banner: { js: '#!/usr/bin/env node\nimport { createRequire as __odeCreateRequire } from "node:module";\nconst require = __odeCreateRequire(import.meta.url);' },
   define: {
     __ODE_VERSION__: JSON.stringify(version),
     __ODE_CHANNEL__: JSON.stringify(channel),

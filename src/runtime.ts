@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from "./config/config.js";
 import { dataDir as defaultDataDir } from "./config/paths.js";
 import { initLog } from "./log.js";
+import { markAgentProcess } from "./shell/env.js";
 import { Runs } from "./session/runs.js";
 import { Store } from "./session/store.js";
 import { builtinTools } from "./tool/registry.js";
@@ -19,6 +20,7 @@ export interface Runtime {
 }
 
 export function createRuntime(options: { directory?: string; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Runtime {
+  markAgentProcess();
   const env = options.env ?? process.env;
   const directory = options.directory ?? process.cwd();
   const dir = options.dataDir ?? defaultDataDir(env);
@@ -26,6 +28,8 @@ export function createRuntime(options: { directory?: string; dataDir?: string; e
   const store = Store.open(dir);
   const runs = new Runs(store);
   runs.recoverCrashed();
+  // `ode session abort` in another process writes its request on the run row and wakes the owner with SIGUSR2.
+  process.on("SIGUSR2", () => runs.applyRemoteCancels());
   return { store, runs, config: loadConfig(directory, env), dataDir: dir, directory, tools: builtinTools(store), env };
 }
 

@@ -4,6 +4,7 @@ import { newId } from "../ids.js";
 import { pickModelName, resolveModel, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import { ABORTED_MESSAGE } from "../session/abort.js";
+import { SessionNotFoundError } from "../session/errors.js";
 import type { ActiveRun, RunOutcome } from "../session/runs.js";
 import {
   emptyTokens,
@@ -324,6 +325,8 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
         error = message.error;
       }
       rt.store.updateMessage(message);
+      // Deleted mid-run (e.g. by `ode session delete` from the bash tool): nothing more can be stored.
+      if (step.error instanceof SessionNotFoundError) throw step.error;
       if (run.signal.aborted || step.error !== undefined || step.finish !== "tool-calls") break;
     }
     if (run.interrupt) {

@@ -11,20 +11,25 @@ export function renderEvents(format: OutputFormat, sessionID: () => string | und
   return subscribe((event: OdeEvent) => {
     const current = sessionID();
     if (current && event.sessionID !== current) return;
-    if (format === "json") {
-      process.stdout.write(JSON.stringify({ type: event.type, sessionID: event.sessionID, timestamp: Date.now(), ...event.properties }) + "\n");
-      return;
-    }
-    if (event.type === "message.part.delta" && event.properties.type === "text") {
-      process.stdout.write(String(event.properties.delta));
-      return;
-    }
-    if (event.type !== "message.part.updated") return;
-    const part = event.properties.part as Part;
-    if (part.type === "text" && part.time?.end !== undefined && part.text) process.stdout.write("\n");
-    if (part.type !== "tool") return;
-    const state = part.state;
-    if (state.status === "completed") process.stderr.write(`| ${part.tool}  ${state.title}\n`);
-    if (state.status === "error") process.stderr.write(`| ${part.tool}  error: ${state.error.split("\n")[0]}\n`);
+    renderEvent(format, event);
   });
+}
+
+/** Prints one event; `ode run --attach` feeds it the server's events so both print the same. */
+export function renderEvent(format: OutputFormat, event: OdeEvent): void {
+  if (format === "json") {
+    process.stdout.write(JSON.stringify({ type: event.type, sessionID: event.sessionID, timestamp: Date.now(), ...event.properties }) + "\n");
+    return;
+  }
+  if (event.type === "message.part.delta" && event.properties.type === "text") {
+    process.stdout.write(String(event.properties.delta));
+    return;
+  }
+  if (event.type !== "message.part.updated") return;
+  const part = event.properties.part as Part;
+  if (part.type === "text" && part.time?.end !== undefined && part.text) process.stdout.write("\n");
+  if (part.type !== "tool") return;
+  const state = part.state;
+  if (state.status === "completed") process.stderr.write(`| ${part.tool}  ${state.title}\n`);
+  if (state.status === "error") process.stderr.write(`| ${part.tool}  error: ${state.error.split("\n")[0]}\n`);
 }

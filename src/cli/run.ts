@@ -1,10 +1,9 @@
 import type { Command } from "commander";
-import { prompt } from "../agent/prompt.js";
-import { createRuntime, type Runtime } from "../runtime.js";
+import type { Runtime } from "../runtime.js";
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
 import { action } from "./fail.js";
-import { renderEvents, type OutputFormat } from "./render.js";
+import type { OutputFormat } from "./render.js";
 
 interface RunOptions {
   model?: string;
@@ -70,6 +69,9 @@ export function registerRun(program: Command): void {
         if (!text) throw new InvalidInputError("no message: pass it as arguments or on stdin");
         const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout);
         if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new InvalidInputError(`--timeout must be a positive number of milliseconds`);
+        const { createRuntime } = await import("../runtime.js");
+        const { prompt } = await import("../agent/prompt.js");
+        const { renderEvents } = await import("./render.js");
         const rt = createRuntime();
         const session = pickSession(rt, opts);
         const stopRender = renderEvents(opts.format, () => session.id);

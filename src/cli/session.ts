@@ -1,10 +1,19 @@
 import type { Command } from "commander";
-import { createRuntime } from "../runtime.js";
-import { describeAbort, type AbortDiagnostic } from "../session/abort.js";
+import type { AbortDiagnostic } from "../session/abort.js";
 import { action } from "./fail.js";
+
+async function runtime() {
+  const { createRuntime } = await import("../runtime.js");
+  return createRuntime();
+}
 
 function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString() : "-";
+}
+
+async function abortLine(abort: AbortDiagnostic): Promise<string> {
+  const { describeAbort } = await import("../session/abort.js");
+  return describeAbort(abort);
 }
 
 export function registerSession(program: Command): void {
@@ -15,8 +24,8 @@ export function registerSession(program: Command): void {
     .description("sessions, most recently updated first")
     .option("--format <format>", "text or json", "text")
     .action(
-      action((opts: { format: string }) => {
-        const rt = createRuntime();
+      action(async (opts: { format: string }) => {
+        const rt = (await runtime());
         const sessions = rt.store.listSessions();
         if (opts.format === "json") {
           process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
@@ -31,8 +40,8 @@ export function registerSession(program: Command): void {
     .description("a session's messages and runs, with the provenance of every abort")
     .argument("<id>")
     .action(
-      action((id: string) => {
-        const rt = createRuntime();
+      action(async (id: string) => {
+        const rt = (await runtime());
         const info = rt.store.getSession(id);
         const out: string[] = [
           `session   ${info.id}`,
@@ -59,7 +68,7 @@ export function registerSession(program: Command): void {
         for (const run of rt.runs.rows(id)) {
           const line = `  ${run.id} ${run.kind.padEnd(6)} ${time(run.started_at)} ${run.outcome ?? "running"}`;
           const abort = run.interrupt ? (JSON.parse(run.interrupt) as AbortDiagnostic) : undefined;
-          out.push(abort ? `${line}: ${describeAbort(abort)}` : line);
+          out.push(abort ? `${line}: ${await abortLine(abort)}` : line);
         }
         process.stdout.write(out.join("\n") + "\n");
       }),
@@ -71,8 +80,8 @@ export function registerSession(program: Command): void {
     .argument("<id>")
     .argument("<title...>")
     .action(
-      action((id: string, words: string[]) => {
-        const info = createRuntime().store.renameSession(id, words.join(" "));
+      action(async (id: string, words: string[]) => {
+        const info = (await runtime()).store.renameSession(id, words.join(" "));
         process.stdout.write(`${info.id}  ${info.title}\n`);
       }),
     );
@@ -82,8 +91,8 @@ export function registerSession(program: Command): void {
     .description("delete a session with its messages and runs")
     .argument("<id>")
     .action(
-      action((id: string) => {
-        createRuntime().store.deleteSession(id);
+      action(async (id: string) => {
+        (await runtime()).store.deleteSession(id);
         process.stdout.write(`deleted ${id}\n`);
       }),
     );
@@ -95,8 +104,8 @@ export function registerSession(program: Command): void {
     .option("--reason <text>", "why; stored in the abort diagnostic")
     .option("--hard", "kill at once instead of SIGTERM and a grace period")
     .action(
-      action((id: string, opts: { reason?: string; hard?: boolean }) => {
-        const rt = createRuntime();
+      action(async (id: string, opts: { reason?: string; hard?: boolean }) => {
+        const rt = (await runtime());
         rt.store.getSession(id);
         const result = rt.runs.cancel(id, {
           source: "user",

@@ -44,6 +44,16 @@ function toMessageInfo(row: MessageRow): MessageInfo {
   return info;
 }
 
+/** A write into a session deleted meanwhile (by another process, mid-run) reports the session, not SQL. */
+function guardDeleted<T>(sessionID: string, write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_FOREIGNKEY") throw new SessionNotFoundError(sessionID);
+    throw error;
+  }
+}
+
 /** Sessions, messages and parts in SQLite. One instance per process and data directory. */
 export class Store {
   readonly db: DB;
@@ -196,7 +206,7 @@ export class Store {
 
   addMessage(info: MessageInfo): void {
     const { diagnostics: _ignored, ...rest } = info as MessageInfo & { diagnostics?: unknown };
-    this.stmt.insertMessage.run(info.id, info.sessionID, info.role, JSON.stringify(rest));
+    guardDeleted(info.sessionID, () => this.stmt.insertMessage.run(info.id, info.sessionID, info.role, JSON.stringify(rest)));
     this.touchSession(info.sessionID);
     publish("message.updated", info.sessionID, { info });
   }
@@ -226,7 +236,9 @@ export class Store {
   }
 
   upsertPart(part: Part): void {
-    this.stmt.upsertPart.run(part.id, part.messageID, part.sessionID, JSON.stringify(part));
+    guardDeleted(part.sessionID, () =>
+      this.stmt.upsertPart.run(part.id, part.messageID, part.sessionID, JSON.stringify(part)),
+    );
     publish("message.part.updated", part.sessionID, { part });
   }
 
