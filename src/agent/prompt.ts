@@ -71,6 +71,8 @@ function addTokens(a: Tokens, b: Tokens): Tokens {
 class Step {
   private readonly parts = new Map<string, Part>();
   private readonly toolParts = new Map<string, ToolPart>();
+  /** Tool executions still settling; an abort ends the stream before they have killed their processes. */
+  readonly executions = new Set<Promise<unknown>>();
   text = "";
   error?: unknown;
   finish?: string;
@@ -111,8 +113,13 @@ class Step {
       inputSchema: def.inputSchema,
       execute: async (input: unknown, options: { toolCallId: string }) => {
         const part = this.toolPart(options.toolCallId, def.name);
-        const result = await runToolCall(this.rt, this.run, part, def, input, this.message.path.cwd, "tool");
-        return result.output;
+        const execution = runToolCall(this.rt, this.run, part, def, input, this.message.path.cwd, "tool");
+        this.executions.add(execution);
+        try {
+          return (await execution).output;
+        } finally {
+          this.executions.delete(execution);
+        }
       },
     });
   }
@@ -292,6 +299,9 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
       rt.runs.setUserMessage(run, user.id, input.text);
     });
     titleDone = startTitleGeneration(rt, run, session, user, input.text, model);
+    // Let a cancel that arrived with the prompt (an HTTP abort, a signal) land before the model is called; such a
+    // run ends in phase `queued`, with no assistant message.
+    await new Promise((resolve) => setImmediate(resolve));
     const maxSteps = rt.config.max_steps ?? DEFAULT_MAX_STEPS;
     for (let n = 0; n < maxSteps && !run.signal.aborted; n++) {
       const messages = toModelMessages(rt.store.messages(session.id));
@@ -314,6 +324,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
       } catch (thrown) {
         step.error = thrown;
       }
+      await Promise.allSettled(step.executions);
       step.closeUnfinishedTools();
       lastText = step.text;
       lastFinish = step.finish;

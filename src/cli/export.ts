@@ -1,4 +1,36 @@
 import type { Command } from "commander";
+import { action } from "./fail.js";
 
-// Placeholder until the command lands.
-export function registerExport(_program: Command): void {}
+interface ExportOptions {
+  sanitize?: boolean;
+  output?: string;
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command("export")
+    .description("write a session as one JSON document, with its abort and title diagnostics and the release version")
+    .argument("[sessionID]", "the session (default: the most recent session of this directory)")
+    .option("--sanitize", "redact every prompt, output, path, title and error text; keep structure, ids and timings")
+    .option("-o, --output <file>", "write to this file instead of stdout")
+    .action(
+      action(async (sessionID: string | undefined, opts: ExportOptions) => {
+        const fs = await import("node:fs");
+        const { createRuntime } = await import("../runtime.js");
+        const { SessionNotFoundError } = await import("../session/errors.js");
+        const { buildExport } = await import("../export/snapshot.js");
+        const { sanitizeExport } = await import("../export/sanitize.js");
+        const rt = createRuntime();
+        try {
+          const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
+          if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to export)`);
+          const doc = buildExport(rt, id);
+          const text = JSON.stringify(opts.sanitize ? sanitizeExport(doc) : doc, null, 2) + "\n";
+          if (opts.output) fs.writeFileSync(opts.output, text);
+          else process.stdout.write(text);
+        } finally {
+          rt.store.close();
+        }
+      }),
+    );
+}

@@ -1,4 +1,39 @@
 import type { Command } from "commander";
+import { action } from "./fail.js";
 
-// Placeholder until the command lands.
-export function registerImport(_program: Command): void {}
+export function registerImport(program: Command): void {
+  program
+    .command("import")
+    .description("store a session from an ode or opencode export: all of it in one transaction, or nothing")
+    .argument("<file>", "the export (`-` for stdin)")
+    .option("--force", "replace a session that has the same id")
+    .action(
+      action(async (file: string, opts: { force?: boolean }) => {
+        const fs = await import("node:fs");
+        const { createRuntime } = await import("../runtime.js");
+        const { importSession, parseImport, ImportValidationError } = await import("../export/import.js");
+        let text: string;
+        try {
+          text = fs.readFileSync(file === "-" ? 0 : file, "utf8");
+        } catch (error) {
+          throw new ImportValidationError(`cannot read ${file}: ${(error as Error).message}`);
+        }
+        let doc;
+        try {
+          doc = parseImport(text);
+        } catch (error) {
+          if (error instanceof ImportValidationError) throw new ImportValidationError(`${file}: ${error.message}`);
+          throw error;
+        }
+        const rt = createRuntime();
+        try {
+          const result = importSession(rt.store, doc, { force: opts.force });
+          process.stdout.write(
+            `${result.replaced ? "replaced" : "imported"} ${result.sessionID}: ${result.messages} messages, ${result.parts} parts\n`,
+          );
+        } finally {
+          rt.store.close();
+        }
+      }),
+    );
+}

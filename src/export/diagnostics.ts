@@ -1,0 +1,84 @@
+import type { TitleTrace } from "../agent/title.js";
+import type { AbortDiagnostic } from "../session/abort.js";
+import type { RunKind, RunOutcome, RunRow } from "../session/runs.js";
+
+/** A run row as exported: what the loop did, and the last user input it sent to the model. */
+export interface RunRecord {
+  run_id: string;
+  kind: RunKind;
+  started_at: number;
+  ended_at: number | null;
+  outcome: RunOutcome | null;
+  user_message_id: string | null;
+  assistant_message_ids: string[];
+  steps: number;
+  finish: string | null;
+  attempted_input: string | null;
+  cancel_count: number;
+}
+
+export type TitleGenerationEntry = TitleTrace & { completed_after_abort: boolean };
+
+export interface Diagnostics {
+  aborts: AbortDiagnostic[];
+  title_generations: TitleGenerationEntry[];
+  loop: { runs: RunRecord[]; last: RunRecord | null };
+}
+
+/** An abort found on an assistant message, with the user message that started its turn. */
+export interface MessageAbort {
+  abort: AbortDiagnostic;
+  userMessageID: string;
+}
+
+export function toRunRecord(row: RunRow): RunRecord {
+  return {
+    run_id: row.id,
+    kind: row.kind,
+    started_at: row.started_at,
+    ended_at: row.ended_at,
+    outcome: row.outcome,
+    user_message_id: row.user_message_id,
+    assistant_message_ids: JSON.parse(row.assistant_message_ids) as string[],
+    steps: row.steps,
+    finish: row.finish,
+    attempted_input: row.attempted_input,
+    cancel_count: row.cancel_count,
+  };
+}
+
+/**
+ * Joins the three sources of evidence (aborts stored on messages, run rows, title traces) in memory.
+ *
+ * An abort is written on the run row and, when the run had an assistant message, copied onto it; the run row's
+ * copy wins, so a run aborted before its first assistant message is reported too and no run is reported twice.
+ * `title_generation_state` is what the run knew when it was cancelled; a generation that was `in_flight` then and
+ * later succeeded is reported as `completed_after_abort` here (the message's own copy is left as recorded).
+ */
+export function buildDiagnostics(messageAborts: MessageAbort[], rows: RunRow[], traces: TitleTrace[]): Diagnostics {
+  const byRun = new Map<string, MessageAbort>();
+  for (const found of messageAborts) byRun.set(found.abort.run_id, found);
+  for (const row of rows) {
+    if (!row.interrupt) continue;
+    byRun.set(row.id, { abort: JSON.parse(row.interrupt) as AbortDiagnostic, userMessageID: row.user_message_id ?? "" });
+  }
+
+  const entries: TitleGenerationEntry[] = traces.map((trace) => ({ ...trace, completed_after_abort: false }));
+  const traceOf = new Map(entries.map((entry) => [entry.user_message_id, entry]));
+  const aborts = [...byRun.values()]
+    .map(({ abort, userMessageID }) => {
+      const trace = traceOf.get(userMessageID);
+      const finishedLater =
+        abort.title_generation_state === "in_flight" &&
+        trace?.success === true &&
+        trace.completed_at !== undefined &&
+        trace.completed_at >= abort.recorded_at;
+      if (!finishedLater) return abort;
+      trace.completed_after_abort = true;
+      return { ...abort, title_generation_state: "completed_after_abort" as const };
+    })
+    .sort((a, b) => a.recorded_at - b.recorded_at);
+
+  const runs = rows.map(toRunRecord);
+  return { aborts, title_generations: entries, loop: { runs, last: runs.at(-1) ?? null } };
+}

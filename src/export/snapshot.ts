@@ -1,0 +1,87 @@
+import os from "node:os";
+import type { TitleTrace } from "../agent/title.js";
+import type { Runtime } from "../runtime.js";
+import type { MessageWithParts, SessionInfo } from "../session/schema.js";
+import { CHANNEL, VERSION } from "../version.js";
+import { buildDiagnostics, type Diagnostics, type MessageAbort } from "./diagnostics.js";
+
+export const EXPORT_FORMAT = "ode.session";
+export const EXPORT_SCHEMA_VERSION = 1;
+
+export interface RuntimeInfo {
+  app_version: string;
+  channel: string;
+  platform: string;
+  arch: string;
+  node_version: string;
+  os_release: string;
+  locale: string;
+  timezone: string;
+  models: string[];
+  stats: { messages: number; parts: number; tool_calls: number; runs: number; aborts: number };
+}
+
+export interface ExportDocument {
+  format: typeof EXPORT_FORMAT;
+  schema_version: typeof EXPORT_SCHEMA_VERSION;
+  exported_at: number;
+  runtime: RuntimeInfo;
+  info: SessionInfo;
+  messages: MessageWithParts[];
+  diagnostics: Diagnostics;
+}
+
+/**
+ * The whole session as one document, in five queries whatever its length (session, messages, parts, runs, title
+ * traces) and one walk over the messages.
+ */
+export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string): ExportDocument {
+  const info = rt.store.getSession(sessionID);
+  const messages = rt.store.messages(sessionID);
+  const rows = rt.runs.rows(sessionID);
+  const traces = rt.store.titleTraces<TitleTrace>(sessionID);
+
+  const models = new Set<string>();
+  const messageAborts: MessageAbort[] = [];
+  let parts = 0;
+  let toolCalls = 0;
+  for (const { info: message, parts: list } of messages) {
+    parts += list.length;
+    for (const part of list) if (part.type === "tool") toolCalls++;
+    if (message.role === "user") {
+      if (message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
+    } else if (message.diagnostics?.abort) {
+      messageAborts.push({ abort: message.diagnostics.abort as MessageAbort["abort"], userMessageID: message.parentID });
+    }
+  }
+  for (const trace of traces) models.add(trace.model);
+
+  const diagnostics = buildDiagnostics(messageAborts, rows, traces);
+  const { locale, timeZone } = Intl.DateTimeFormat().resolvedOptions();
+  return {
+    format: EXPORT_FORMAT,
+    schema_version: EXPORT_SCHEMA_VERSION,
+    exported_at: Date.now(),
+    runtime: {
+      app_version: VERSION,
+      channel: CHANNEL,
+      platform: process.platform,
+      arch: process.arch,
+      node_version: process.version,
+      os_release: os.release(),
+      locale,
+      timezone: timeZone,
+      models: [...models],
+      stats: {
+        messages: messages.length,
+        parts,
+        tool_calls: toolCalls,
+        runs: rows.length,
+        aborts: diagnostics.aborts.length,
+      },
+    },
+    info,
+    messages,
+    diagnostics,
+  };
+}
