@@ -23,13 +23,35 @@ export interface CommandResult {
 
 const SHELL = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
 
-function groupAlive(pgid: number): boolean {
+/**
+ * Whether any process of the group still runs. Zombies do not count: where PID 1 does not reap orphans (some
+ * containers), killed grandchildren stay zombies forever although nothing of them runs.
+ */
+export function processGroupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc");
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    // Fields after the parenthesised command name: state, ppid, pgrp, ...
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid && fields[0] !== "Z") return true;
+  }
+  return false;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -48,7 +70,7 @@ export async function killProcessGroup(pgid: number, mode: KillMode, graceMs = K
   signalGroup(pgid, mode === "hard" ? "SIGKILL" : "SIGTERM");
   const deadline = Date.now() + (mode === "hard" ? 1000 : graceMs);
   let step = 1;
-  while (groupAlive(pgid)) {
+  while (processGroupAlive(pgid)) {
     if (Date.now() >= deadline) {
       signalGroup(pgid, "SIGKILL");
       if (mode === "hard" || Date.now() >= deadline + 1000) return;

@@ -1,0 +1,320 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { prompt } from "../../src/agent/prompt.js";
+import { runShell } from "../../src/agent/shell.js";
+import { createRuntime, type Runtime } from "../../src/runtime.js";
+import type { AbortDiagnostic } from "../../src/session/abort.js";
+import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
+import { Store } from "../../src/session/store.js";
+import { processGroupAlive } from "../../src/shell/spawn.js";
+import {
+  collect,
+  makeProject,
+  mockConfig,
+  runOde,
+  scriptedConfig,
+  startModel,
+  startOde,
+  waitFor,
+  type Project,
+} from "../support/ode.js";
+
+function runtimeFor(project: Project): Runtime {
+  return createRuntime({ directory: project.dir, dataDir: project.dataDir, env: project.env });
+}
+
+
+/** A scripted turn whose bash tool records its process group id and then blocks. */
+function blockingBash(command = "sleep 1000 & sleep 1000; wait") {
+  return scriptedConfig({
+    title: "scripted title",
+    steps: [{ tool_calls: [{ name: "bash", input: { command: `echo $$ > pgid.txt; ${command}` } }] }, { text: "never" }],
+  });
+}
+
+function assistantOf(rt: Runtime, sessionID: string, messageID: string) {
+  return rt.store.messages(sessionID).find((m) => m.info.id === messageID)!;
+}
+
+describe("abort provenance", () => {
+  it("during a bash tool: kills the whole group and records the diagnostic on that run's own message", async () => {
+    const project = makeProject(blockingBash());
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir });
+    const running = prompt(rt, { sessionID: session.id, text: "block" });
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const run = rt.runs.get(session.id)!;
+    expect(run.phase).toBe("tool");
+    const cancel = rt.runs.cancel(session.id, { source: "api", reason: "stop it", via: "test" });
+    expect(cancel).toMatchObject({ cancelled: true, cause: true, runID: run.id });
+    const result = await running;
+    expect(result.outcome).toBe("aborted");
+    expect(processGroupAlive(pgid)).toBe(false);
+
+    const [messageID] = result.assistantMessageIDs;
+    const { info, parts } = assistantOf(rt, session.id, messageID!);
+    const abort = (info as AssistantMessage).diagnostics!.abort as AbortDiagnostic;
+    const tool = parts.find((p): p is ToolPart => p.type === "tool")!;
+    expect(abort).toMatchObject({
+      run_id: run.id,
+      message_id: messageID,
+      source: "api",
+      mode: "soft",
+      reason: "stop it",
+      via: "test",
+      via_ctx_abort: true,
+      phase: "tool",
+      tool_call_id: tool.callID,
+      title_generation_state: "completed_before_abort",
+    });
+    expect(info).toMatchObject({ error: { name: "MessageAbortedError" } });
+    expect(tool.state).toMatchObject({ status: "error", metadata: { interrupted: true } });
+    const row = rt.runs.rows(session.id)[0]!;
+    expect(row).toMatchObject({ outcome: "aborted" });
+    expect(JSON.parse(row.interrupt!)).toMatchObject({ source: "api", reason: "stop it" });
+    rt.store.close();
+  });
+
+  it("hard mode kills a command that ignores SIGTERM at once", async () => {
+    const project = makeProject(blockingBash(`trap "" TERM; sleep 1000 & wait; sleep 1000`));
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    const running = prompt(rt, { sessionID: session.id, text: "block" });
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const started = Date.now();
+    rt.runs.cancel(session.id, { source: "user", mode: "hard" });
+    await running;
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(processGroupAlive(pgid)).toBe(false);
+    rt.store.close();
+  });
+
+  it("during a prompt shell: phase shell, on the shell run's message, output kept", async () => {
+    const project = makeProject();
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    const running = runShell(rt, { sessionID: session.id, command: "echo started; echo $$ > pgid.txt; sleep 1000" });
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    rt.runs.cancel(session.id, { source: "user", via: "esc" });
+    const result = await running;
+    expect(result.outcome).toBe("aborted");
+    expect(result.output).toContain("started");
+    expect(processGroupAlive(pgid)).toBe(false);
+    const { info, parts } = assistantOf(rt, session.id, result.messageID);
+    expect((info as AssistantMessage).diagnostics!.abort).toMatchObject({
+      source: "user",
+      via: "esc",
+      phase: "shell",
+      message_id: result.messageID,
+      via_ctx_abort: true,
+    });
+    expect(parts[0]).toMatchObject({ type: "tool", state: { status: "error", metadata: { interrupted: true } } });
+    rt.store.close();
+  });
+
+  it("before the assistant message exists: phase queued, the diagnostic stays on the run", async () => {
+    const project = makeProject(blockingBash());
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    const running = prompt(rt, { sessionID: session.id, text: "never starts" });
+    rt.runs.cancel(session.id, { source: "api", reason: "too early" });
+    const result = await running;
+    expect(result.outcome).toBe("aborted");
+    expect(result.assistantMessageIDs).toEqual([]);
+    const row = rt.runs.rows(session.id)[0]!;
+    const abort = JSON.parse(row.interrupt!) as AbortDiagnostic;
+    expect(abort).toMatchObject({ phase: "queued", source: "api", reason: "too early", via_ctx_abort: false });
+    expect(abort.message_id).toBeUndefined();
+    expect(rt.store.messages(session.id).map((m) => m.info.role)).toEqual(["user"]);
+    rt.store.close();
+  });
+
+  it("a second prompt while busy is refused with SessionBusyError; later cancels are only counted", async () => {
+    const project = makeProject(blockingBash());
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    const running = prompt(rt, { sessionID: session.id, text: "block" });
+    await waitFor(() => rt.runs.get(session.id)?.phase === "tool");
+    await expect(prompt(rt, { sessionID: session.id, text: "again" })).rejects.toMatchObject({ name: "SessionBusyError" });
+    await expect(runShell(rt, { sessionID: session.id, command: "true" })).rejects.toMatchObject({ name: "SessionBusyError" });
+    expect(rt.runs.cancel(session.id, { source: "user", reason: "first" }).cause).toBe(true);
+    expect(rt.runs.cancel(session.id, { source: "api", reason: "second" }).cause).toBe(false);
+    const result = await running;
+    const abort = rt.store.getMessage(result.assistantMessageIDs[0]!)!.diagnostics!.abort as AbortDiagnostic;
+    expect(abort).toMatchObject({ source: "user", reason: "first" });
+    expect(rt.runs.rows(session.id)[0]!.cancel_count).toBe(1);
+    expect(rt.runs.cancel(session.id, { source: "user" })).toEqual({ cancelled: false });
+    rt.store.close();
+  });
+
+  it("racing cancels never swap attributions, within a run or between sessions", async () => {
+    const project = makeProject(
+      scriptedConfig({ title: "t", steps: [{ delay_ms: 60_000, text: "never" }] }),
+    );
+    const rt = runtimeFor(project);
+    const sessions = [0, 1].map((i) => rt.store.createSession({ directory: project.dir, title: `s${i}` }));
+    for (let round = 0; round < 200; round++) {
+      const runs = sessions.map((s) => prompt(rt, { sessionID: s.id, text: `round ${round}` }));
+      await waitFor(() => sessions.every((s) => rt.runs.get(s.id)?.phase === "model"), 5000);
+      // Interleave four cancels in a random order: two per session, each with its own reason.
+      const calls = sessions.flatMap((s, i) => ["x", "y"].map((tag) => ({ s, reason: `${round}-${i}-${tag}` })));
+      calls.sort(() => Math.random() - 0.5);
+      const outcomes = await Promise.all(
+        calls.map(
+          (c) =>
+            new Promise<{ reason: string; cause?: boolean; sessionID: string }>((resolve) =>
+              setImmediate(() => resolve({ ...rt.runs.cancel(c.s.id, { source: "api", reason: c.reason }), reason: c.reason, sessionID: c.s.id })),
+            ),
+        ),
+      );
+      const results = await Promise.all(runs);
+      sessions.forEach((s, i) => {
+        const winner = outcomes.find((o) => o.sessionID === s.id && o.cause)!;
+        const abort = rt.store.getMessage(results[i]!.assistantMessageIDs[0]!)!.diagnostics!.abort as AbortDiagnostic;
+        expect(abort.reason).toBe(winner.reason);
+        expect(abort.reason!.startsWith(`${round}-${i}-`)).toBe(true);
+        expect(abort.run_id).toBe(results[i]!.runID);
+      });
+    }
+    rt.store.close();
+  }, 60_000);
+
+  it("a run timeout aborts with source timeout", async () => {
+    const project = makeProject(scriptedConfig({ title: "t", steps: [{ delay_ms: 60_000, text: "never" }] }));
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    const result = await prompt(rt, { sessionID: session.id, text: "slow", timeoutMs: 200 });
+    expect(result.outcome).toBe("aborted");
+    const abort = rt.store.getMessage(result.assistantMessageIDs[0]!)!.diagnostics!.abort as AbortDiagnostic;
+    expect(abort).toMatchObject({ source: "timeout", phase: "model", via_ctx_abort: false });
+    rt.store.close();
+  });
+});
+
+describe("abort across processes and signals", () => {
+  it("ode session abort stops a model stream run by another ode process, with its reason", async () => {
+    const model = await startModel([{ stall: true }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const child = startOde(project, ["run", "--title", "stalled", "hello"]);
+    const done = collect(child);
+    child.stdin!.end();
+    await waitFor(() => model.turnRequests().length > 0);
+    const store = Store.open(project.dataDir);
+    const session = store.listSessions()[0]!;
+    store.close();
+    const abort = await runOde(project, ["session", "abort", session.id, "--reason", "user changed their mind"]);
+    expect(abort.code).toBe(0);
+    expect(abort.stdout).toContain("aborting run");
+    const result = await done;
+    expect(result.code).toBe(130);
+
+    const after = Store.open(project.dataDir);
+    const assistant = after.messages(session.id).find((m) => m.info.role === "assistant")!.info as AssistantMessage;
+    after.close();
+    expect(assistant.error).toMatchObject({ name: "MessageAbortedError" });
+    expect(assistant.diagnostics!.abort).toMatchObject({
+      source: "user",
+      via: "cli",
+      reason: "user changed their mind",
+      phase: "model",
+      via_ctx_abort: false,
+      message_id: assistant.id,
+    });
+    const show = await runOde(project, ["session", "show", session.id]);
+    expect(show.stdout).toMatch(/aborted: aborted by user via cli \(soft\) during model reason: "user changed their mind"/);
+  });
+
+  it("Ctrl-C (SIGINT) during ode run aborts with source signal", async () => {
+    const project = makeProject(blockingBash());
+    const child = startOde(project, ["run", "--title", "t", "block"]);
+    const done = collect(child);
+    child.stdin!.end();
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    child.kill("SIGINT");
+    const result = await done;
+    expect(result.code).toBe(130);
+    expect(processGroupAlive(pgid)).toBe(false);
+    const store = Store.open(project.dataDir);
+    const session = store.listSessions()[0]!;
+    const assistant = store.messages(session.id).find((m) => m.info.role === "assistant")!.info as AssistantMessage;
+    store.close();
+    expect(assistant.diagnostics!.abort).toMatchObject({ source: "signal", via: "SIGINT", phase: "tool" });
+  });
+
+  it("a second Ctrl-C exits at once, even while a soft kill waits out its grace period", async () => {
+    const project = makeProject(blockingBash(`trap "" TERM; sleep 1000`));
+    const child = startOde(project, ["run", "--title", "t", "block"]);
+    const done = collect(child);
+    child.stdin!.end();
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    child.kill("SIGINT");
+    const result = await done;
+    expect(result.code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(1500);
+    process.kill(-pgid, "SIGKILL");
+  });
+
+  it("a soft kill of a command that ignores SIGTERM ends with SIGKILL after the grace period", async () => {
+    const project = makeProject(blockingBash(`trap "" TERM; sleep 1000`));
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    const running = prompt(rt, { sessionID: session.id, text: "block" });
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const started = Date.now();
+    rt.runs.cancel(session.id, { source: "user" });
+    await running;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    expect(processGroupAlive(pgid)).toBe(false);
+    rt.store.close();
+  });
+
+  it("a busy session refuses a second ode run with a clear message", async () => {
+    const project = makeProject(blockingBash());
+    const child = startOde(project, ["run", "--title", "t", "block"]);
+    const done = collect(child);
+    child.stdin!.end();
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    await waitFor(() => fs.existsSync(pgidFile));
+    const store = Store.open(project.dataDir);
+    const session = store.listSessions()[0]!;
+    store.close();
+    const second = await runOde(project, ["run", "--session", session.id, "again"]);
+    expect(second.code).toBe(3);
+    expect(second.stderr).toContain(`session ${session.id} is busy`);
+    child.kill("SIGINT");
+    await done;
+  });
+
+  it("a run left running by a killed process is closed on the next open as a crash", async () => {
+    const project = makeProject(blockingBash());
+    const child = startOde(project, ["run", "--title", "t", "block"]);
+    const done = collect(child);
+    child.stdin!.end();
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    child.kill("SIGKILL");
+    await done;
+    process.kill(-pgid, "SIGKILL");
+
+    const rt = runtimeFor(project);
+    const session = rt.store.listSessions()[0]!;
+    const [row] = rt.runs.rows(session.id);
+    expect(row).toMatchObject({ outcome: "aborted" });
+    expect(JSON.parse(row!.interrupt!)).toMatchObject({ source: "shutdown", reason: "crash-recovery" });
+    const assistant = rt.store.messages(session.id).find((m) => m.info.role === "assistant")!.info as AssistantMessage;
+    expect(assistant.diagnostics!.abort).toMatchObject({ source: "shutdown", reason: "crash-recovery" });
+    const shell = await runShell(rt, { sessionID: session.id, command: "echo usable again" });
+    expect(shell.output).toBe("usable again\n");
+    rt.store.close();
+  });
+});
