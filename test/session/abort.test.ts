@@ -144,7 +144,7 @@ describe("abort provenance", () => {
     expect(rt.runs.cancel(session.id, { source: "user", reason: "first" }).cause).toBe(true);
     expect(rt.runs.cancel(session.id, { source: "api", reason: "second" }).cause).toBe(false);
     const result = await running;
-    const abort = rt.store.getMessage(result.assistantMessageIDs[0]!)!.diagnostics!.abort as AbortDiagnostic;
+    const abort = (rt.store.getMessage(result.assistantMessageIDs[0]!) as AssistantMessage).diagnostics!.abort as AbortDiagnostic;
     expect(abort).toMatchObject({ source: "user", reason: "first" });
     expect(rt.runs.rows(session.id)[0]!.cancel_count).toBe(1);
     expect(rt.runs.cancel(session.id, { source: "user" })).toEqual({ cancelled: false });
@@ -174,7 +174,7 @@ describe("abort provenance", () => {
       const results = await Promise.all(runs);
       sessions.forEach((s, i) => {
         const winner = outcomes.find((o) => o.sessionID === s.id && o.cause)!;
-        const abort = rt.store.getMessage(results[i]!.assistantMessageIDs[0]!)!.diagnostics!.abort as AbortDiagnostic;
+        const abort = (rt.store.getMessage(results[i]!.assistantMessageIDs[0]!) as AssistantMessage).diagnostics!.abort as AbortDiagnostic;
         expect(abort.reason).toBe(winner.reason);
         expect(abort.reason!.startsWith(`${round}-${i}-`)).toBe(true);
         expect(abort.run_id).toBe(results[i]!.runID);
@@ -189,7 +189,7 @@ describe("abort provenance", () => {
     const session = rt.store.createSession({ directory: project.dir, title: "t" });
     const result = await prompt(rt, { sessionID: session.id, text: "slow", timeoutMs: 200 });
     expect(result.outcome).toBe("aborted");
-    const abort = rt.store.getMessage(result.assistantMessageIDs[0]!)!.diagnostics!.abort as AbortDiagnostic;
+    const abort = (rt.store.getMessage(result.assistantMessageIDs[0]!) as AssistantMessage).diagnostics!.abort as AbortDiagnostic;
     expect(abort).toMatchObject({ source: "timeout", phase: "model", via_ctx_abort: false });
     rt.store.close();
   });
