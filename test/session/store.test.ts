@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { emptyTokens, type AssistantMessage } from "../../src/session/schema.js";
+import { Store } from "../../src/session/store.js";
+import { newId } from "../../src/ids.js";
+import { tempDir } from "../support/ode.js";
+
+describe("store", () => {
+  it("the loop's message updates never clobber diagnostics another writer stored meanwhile", () => {
+    const dir = tempDir();
+    const loop = Store.open(dir);
+    const other = Store.open(dir);
+    const session = loop.createSession({ directory: dir });
+    const message: AssistantMessage = {
+      id: newId("msg"),
+      sessionID: session.id,
+      role: "assistant",
+      parentID: newId("msg"),
+      time: { created: Date.now() },
+      modelID: "m",
+      providerID: "p",
+      path: { cwd: dir, root: dir },
+      tokens: emptyTokens(),
+      cost: 0,
+    };
+    loop.addMessage(message);
+    for (let i = 0; i < 300; i++) {
+      // Interleave: the loop rewrites its (stale) copy of the message while another connection adds diagnostics.
+      if (Math.random() < 0.5) other.mergeDiagnostics(message.id, { [`k${i}`]: i });
+      message.tokens = { ...message.tokens, output: i };
+      loop.updateMessage(message);
+      if (i % 2 === 0) other.mergeDiagnostics(message.id, { [`k${i}`]: i });
+    }
+    other.mergeDiagnostics(message.id, { abort: { source: "user" }, title_generation: { success: true } });
+    message.finish = "stop";
+    loop.updateMessage(message);
+    const stored = loop.getMessage(message.id) as AssistantMessage;
+    expect(stored.tokens.output).toBe(299);
+    expect(stored.finish).toBe("stop");
+    expect(stored.diagnostics).toMatchObject({ abort: { source: "user" }, title_generation: { success: true } });
+    for (let i = 0; i < 300; i += 2) expect(stored.diagnostics![`k${i}`]).toBe(i);
+    loop.close();
+    other.close();
+  });
+
+  it("enforces one unfinished run per session in the database, across connections", async () => {
+    const dir = tempDir();
+    const a = Store.open(dir);
+    const b = Store.open(dir);
+    const { Runs } = await import("../../src/session/runs.js");
+    const session = a.createSession({ directory: dir });
+    const runsA = new Runs(a);
+    const runsB = new Runs(b);
+    const run = runsA.start(session.id, "prompt");
+    expect(() => runsB.start(session.id, "shell")).toThrow(/is busy/);
+    runsA.finish(run, "completed");
+    expect(runsB.start(session.id, "shell").kind).toBe("shell");
+    a.close();
+    b.close();
+  });
+});
