@@ -81,7 +81,6 @@ export function registerRun(program: Command): void {
         await result.titleDone;
         unwire();
         stopRender();
-        if (opts.format === "text" && result.text && !result.text.endsWith("\n")) process.stdout.write("\n");
         if (result.outcome !== "completed") {
           const reason = result.error?.data.message ?? result.outcome;
           process.stderr.write(`ode: run ${result.outcome}: ${reason} (session ${session.id})\n`);

@@ -278,6 +278,23 @@ describe("abort across processes and signals", () => {
     rt.store.close();
   });
 
+  it("SIGTERM during ode run aborts with source shutdown and commits the diagnostic", async () => {
+    const project = makeProject(blockingBash());
+    const child = startOde(project, ["run", "--title", "t", "block"]);
+    const done = collect(child);
+    child.stdin!.end();
+    const pgidFile = path.join(project.dir, "pgid.txt");
+    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    child.kill("SIGTERM");
+    expect((await done).code).toBe(130);
+    expect(processGroupAlive(pgid)).toBe(false);
+    const store = Store.open(project.dataDir);
+    const session = store.listSessions()[0]!;
+    const assistant = store.messages(session.id).find((m) => m.info.role === "assistant")!.info as AssistantMessage;
+    store.close();
+    expect(assistant.diagnostics!.abort).toMatchObject({ source: "shutdown", via: "SIGTERM", phase: "tool" });
+  });
+
   it("a busy session refuses a second ode run with a clear message", async () => {
     const project = makeProject(blockingBash());
     const child = startOde(project, ["run", "--title", "t", "block"]);

@@ -1,15 +1,9 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { onTestFinished } from "vitest";
 import type { ToolContext, ToolDefinition, ToolResult } from "../../src/tool/tool.js";
+import { tempDir } from "../support/ode.js";
 
-/** A fresh directory removed when the current test ends; realpath'd because tmpdir may be a symlink. */
-export function tempDir(prefix = "ode-tool-"): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
-  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir };
 
 export function makeContext(overrides: Partial<ToolContext> = {}): ToolContext {
   return {
