@@ -20,6 +20,7 @@ import { toMessageError } from "./errors.js";
 import { toModelMessages } from "./history.js";
 import { systemPrompt } from "./system.js";
 import { errorText, runToolCall } from "./tool-call.js";
+import { recordUserMessage } from "./user-message.js";
 import { startTitleGeneration } from "./title.js";
 
 export const DEFAULT_MAX_STEPS = 50;
@@ -287,17 +288,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
   let lastFinish: string | undefined;
   let titleDone: Promise<void> = Promise.resolve();
   try {
-    rt.store.transaction(() => {
-      rt.store.addMessage(user);
-      rt.store.upsertPart({
-        id: newId("prt"),
-        sessionID: session.id,
-        messageID: user.id,
-        type: "text",
-        text: input.text,
-      });
-      rt.runs.setUserMessage(run, user.id, input.text);
-    });
+    rt.store.transaction(() => recordUserMessage(rt, run, user, input.text, input.text));
     titleDone = startTitleGeneration(rt, run, session, user, input.text, model);
     // Let a cancel that arrived with the prompt (an HTTP abort, a signal) land before the model is called; such a
     // run ends in phase `queued`, with no assistant message.

@@ -5,6 +5,7 @@ import { InvalidInputError } from "../session/errors.js";
 import type { RunOutcome } from "../session/runs.js";
 import { emptyTokens, type AssistantMessage, type ToolPart, type UserMessage } from "../session/schema.js";
 import { errorText, runToolCall } from "./tool-call.js";
+import { recordUserMessage } from "./user-message.js";
 
 export interface ShellInput {
   sessionID: string;
@@ -54,16 +55,7 @@ export async function runShell(rt: Runtime, input: ShellInput): Promise<ShellRes
     state: { status: "pending", input: { command: input.command } },
   };
   rt.store.transaction(() => {
-    rt.store.addMessage(user);
-    rt.store.upsertPart({
-      id: newId("prt"),
-      sessionID: session.id,
-      messageID: user.id,
-      type: "text",
-      text: `The user ran a shell command: ${input.command}`,
-      synthetic: true,
-    });
-    rt.runs.setUserMessage(run, user.id, input.command);
+    recordUserMessage(rt, run, user, `The user ran a shell command: ${input.command}`, input.command, true);
     rt.store.addMessage(assistant);
     rt.runs.addAssistantMessage(run, assistant.id);
     rt.store.upsertPart(part);

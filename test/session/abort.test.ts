@@ -33,6 +33,20 @@ function blockingBash(command = "sleep 1000 & sleep 1000; wait") {
   });
 }
 
+/** The process group of the blocking command, once it has started. */
+function blockedGroup(project: Project): Promise<number> {
+  const file = path.join(project.dir, "pgid.txt");
+  return waitFor(() => fs.existsSync(file) && Number(fs.readFileSync(file, "utf8")));
+}
+
+/** `ode run` in a child process, stopped inside its blocking bash tool call. */
+async function startBlockedOde(project: Project) {
+  const child = startOde(project, ["run", "--title", "t", "block"]);
+  const done = collect(child);
+  child.stdin!.end();
+  return { child, done, pgid: await blockedGroup(project) };
+}
+
 function assistantOf(rt: Runtime, sessionID: string, messageID: string) {
   return rt.store.messages(sessionID).find((m) => m.info.id === messageID)!;
 }
@@ -43,8 +57,7 @@ describe("abort provenance", () => {
     const rt = runtimeFor(project);
     const session = rt.store.createSession({ directory: project.dir });
     const running = prompt(rt, { sessionID: session.id, text: "block" });
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const pgid = await blockedGroup(project);
     const run = rt.runs.get(session.id)!;
     expect(run.phase).toBe("tool");
     const cancel = rt.runs.cancel(session.id, { source: "api", reason: "stop it", via: "test" });
@@ -82,8 +95,7 @@ describe("abort provenance", () => {
     const rt = runtimeFor(project);
     const session = rt.store.createSession({ directory: project.dir, title: "t" });
     const running = prompt(rt, { sessionID: session.id, text: "block" });
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const pgid = await blockedGroup(project);
     const started = Date.now();
     rt.runs.cancel(session.id, { source: "user", mode: "hard" });
     await running;
@@ -97,8 +109,7 @@ describe("abort provenance", () => {
     const rt = runtimeFor(project);
     const session = rt.store.createSession({ directory: project.dir, title: "t" });
     const running = runShell(rt, { sessionID: session.id, command: "echo started; echo $$ > pgid.txt; sleep 1000" });
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const pgid = await blockedGroup(project);
     rt.runs.cancel(session.id, { source: "user", via: "esc" });
     const result = await running;
     expect(result.outcome).toBe("aborted");
@@ -230,11 +241,7 @@ describe("abort across processes and signals", () => {
 
   it("Ctrl-C (SIGINT) during ode run aborts with source signal", async () => {
     const project = makeProject(blockingBash());
-    const child = startOde(project, ["run", "--title", "t", "block"]);
-    const done = collect(child);
-    child.stdin!.end();
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const { child, done, pgid } = await startBlockedOde(project);
     child.kill("SIGINT");
     const result = await done;
     expect(result.code).toBe(130);
@@ -248,11 +255,7 @@ describe("abort across processes and signals", () => {
 
   it("a second Ctrl-C exits at once, even while a soft kill waits out its grace period", async () => {
     const project = makeProject(blockingBash(`trap "" TERM; sleep 1000`));
-    const child = startOde(project, ["run", "--title", "t", "block"]);
-    const done = collect(child);
-    child.stdin!.end();
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const { child, done, pgid } = await startBlockedOde(project);
     child.kill("SIGINT");
     await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
@@ -268,8 +271,7 @@ describe("abort across processes and signals", () => {
     const rt = runtimeFor(project);
     const session = rt.store.createSession({ directory: project.dir, title: "t" });
     const running = prompt(rt, { sessionID: session.id, text: "block" });
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const pgid = await blockedGroup(project);
     const started = Date.now();
     rt.runs.cancel(session.id, { source: "user" });
     await running;
@@ -280,11 +282,7 @@ describe("abort across processes and signals", () => {
 
   it("SIGTERM during ode run aborts with source shutdown and commits the diagnostic", async () => {
     const project = makeProject(blockingBash());
-    const child = startOde(project, ["run", "--title", "t", "block"]);
-    const done = collect(child);
-    child.stdin!.end();
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const { child, done, pgid } = await startBlockedOde(project);
     child.kill("SIGTERM");
     expect((await done).code).toBe(130);
     expect(processGroupAlive(pgid)).toBe(false);
@@ -297,11 +295,7 @@ describe("abort across processes and signals", () => {
 
   it("a busy session refuses a second ode run with a clear message", async () => {
     const project = makeProject(blockingBash());
-    const child = startOde(project, ["run", "--title", "t", "block"]);
-    const done = collect(child);
-    child.stdin!.end();
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    await waitFor(() => fs.existsSync(pgidFile));
+    const { child, done } = await startBlockedOde(project);
     const store = Store.open(project.dataDir);
     const session = store.listSessions()[0]!;
     store.close();
@@ -314,11 +308,7 @@ describe("abort across processes and signals", () => {
 
   it("a run left running by a killed process is closed on the next open as a crash", async () => {
     const project = makeProject(blockingBash());
-    const child = startOde(project, ["run", "--title", "t", "block"]);
-    const done = collect(child);
-    child.stdin!.end();
-    const pgidFile = path.join(project.dir, "pgid.txt");
-    const pgid = await waitFor(() => fs.existsSync(pgidFile) && Number(fs.readFileSync(pgidFile, "utf8")));
+    const { child, done, pgid } = await startBlockedOde(project);
     child.kill("SIGKILL");
     await done;
     process.kill(-pgid, "SIGKILL");
