@@ -40,5 +40,5 @@ for (let i = 0; i < ABORTS; i++) {
 }
 report(`abort latency p50 (${ABORTS} aborts of a running sleep)`, percentile(latencies, 50), "ms");
 report(`abort latency p99`, percentile(latencies, 99), "ms", "<= 100");
-rt.store.close();
+rt.close();
 fs.rmSync(dir, { recursive: true, force: true });

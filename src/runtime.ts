@@ -17,6 +17,8 @@ export interface Runtime {
   directory: string;
   tools: ToolDefinition[];
   env: NodeJS.ProcessEnv;
+  /** Closes the database and stops listening for cancel requests of other processes. */
+  close(): void;
 }
 
 export function createRuntime(options: { directory?: string; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Runtime {
@@ -28,11 +30,13 @@ export function createRuntime(options: { directory?: string; dataDir?: string; e
   const store = Store.open(dir);
   const runs = new Runs(store);
   runs.recoverCrashed();
+  const config = loadConfig(directory, env);
   // `ode session abort` in another process writes its request on the run row and wakes the owner with SIGUSR2.
-  process.on("SIGUSR2", () => runs.applyRemoteCancels());
-  return { store, runs, config: loadConfig(directory, env), dataDir: dir, directory, tools: builtinTools(store), env };
-}
-
-export function closeRuntime(runtime: Runtime): void {
-  runtime.store.close();
+  const wake = () => runs.applyRemoteCancels();
+  process.on("SIGUSR2", wake);
+  const close = () => {
+    process.off("SIGUSR2", wake);
+    store.close();
+  };
+  return { store, runs, config, dataDir: dir, directory, tools: builtinTools(store), env, close };
 }

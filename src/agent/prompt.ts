@@ -139,7 +139,7 @@ class Step {
     const part = this.textPart(id, type);
     part.text += delta;
     if (type === "text") this.text += delta;
-    publish("message.part.delta", this.message.sessionID, { messageID: this.message.id, partID: part.id, type, delta });
+    publish("message.part.delta", this.message.sessionID, { messageID: this.message.id, partID: part.id, partType: type, delta });
   }
 
   endText(id: string, type: "text" | "reasoning"): void {

@@ -29,7 +29,7 @@ export function registerExport(program: Command): void {
           if (opts.output) fs.writeFileSync(opts.output, text);
           else process.stdout.write(text);
         } finally {
-          rt.store.close();
+          rt.close();
         }
       }),
     );

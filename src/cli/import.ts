@@ -32,7 +32,7 @@ export function registerImport(program: Command): void {
             `${result.replaced ? "replaced" : "imported"} ${result.sessionID}: ${result.messages} messages, ${result.parts} parts\n`,
           );
         } finally {
-          rt.store.close();
+          rt.close();
         }
       }),
     );

@@ -111,7 +111,7 @@ export function registerInteractive(program: Command): void {
         const { createRuntime } = await import("../runtime.js");
         const rt = createRuntime();
         await interactive(rt, opts.session ? rt.store.getSession(opts.session) : undefined);
-        rt.store.close();
+        rt.close();
       }),
     );
 }

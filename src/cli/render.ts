@@ -18,10 +18,10 @@ export function renderEvents(format: OutputFormat, sessionID: () => string | und
 /** Prints one event; `ode run --attach` feeds it the server's events so both print the same. */
 export function renderEvent(format: OutputFormat, event: OdeEvent): void {
   if (format === "json") {
-    process.stdout.write(JSON.stringify({ type: event.type, sessionID: event.sessionID, timestamp: Date.now(), ...event.properties }) + "\n");
+    process.stdout.write(JSON.stringify({ ...event.properties, type: event.type, sessionID: event.sessionID, timestamp: Date.now() }) + "\n");
     return;
   }
-  if (event.type === "message.part.delta" && event.properties.type === "text") {
+  if (event.type === "message.part.delta" && event.properties.partType === "text") {
     process.stdout.write(String(event.properties.delta));
     return;
   }

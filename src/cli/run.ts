@@ -12,6 +12,7 @@ interface RunOptions {
   title?: string;
   format: OutputFormat;
   timeout?: string;
+  attach?: string;
 }
 
 async function readStdin(): Promise<string> {
@@ -62,6 +63,7 @@ export function registerRun(program: Command): void {
     .option("--title <title>", "set the session title (never overwritten by a generated one)")
     .option("--format <format>", "text or json (one JSON event per line)", "text")
     .option("--timeout <ms>", "cancel the run after this many milliseconds (source: timeout)")
+    .option("--attach <url>", "send the run to a running `ode serve` instead of running it here")
     .action(
       action(async (words: string[], opts: RunOptions) => {
         if (opts.format !== "text" && opts.format !== "json") throw new InvalidInputError(`--format must be text or json, not ${opts.format}`);
@@ -69,6 +71,19 @@ export function registerRun(program: Command): void {
         if (!text) throw new InvalidInputError("no message: pass it as arguments or on stdin");
         const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout);
         if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new InvalidInputError(`--timeout must be a positive number of milliseconds`);
+        if (opts.attach) {
+          const { runAttached } = await import("./attach.js");
+          await runAttached(opts.attach, {
+            message: text,
+            sessionID: opts.session,
+            continue: opts.continue,
+            title: opts.title,
+            format: opts.format,
+            model: opts.model,
+            timeoutMs,
+          });
+          return;
+        }
         const { createRuntime } = await import("../runtime.js");
         const { prompt } = await import("../agent/prompt.js");
         const { renderEvents } = await import("./render.js");
@@ -86,7 +101,9 @@ export function registerRun(program: Command): void {
           process.stderr.write(`ode: run ${result.outcome}: ${reason} (session ${session.id})\n`);
           process.exitCode = result.outcome === "aborted" ? 130 : 1;
         }
-        rt.store.close();
+        rt.close();
+        // Idle keep-alive sockets of the model client would hold the process open for seconds; the run is done.
+        process.exit();
       }),
     );
 }

@@ -1,4 +1,19 @@
 import type { Command } from "commander";
+import { InvalidInputError } from "../session/errors.js";
+import { action } from "./fail.js";
 
-// Placeholder until the command lands.
-export function registerServe(_program: Command): void {}
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("serve sessions over HTTP with a live event stream (HTTP Basic auth when ODE_SERVER_PASSWORD is set)")
+    .option("--port <port>", "port to listen on (0 picks a free one)", "4096")
+    .option("--hostname <host>", "address to bind; other than loopback only with ODE_SERVER_PASSWORD", "127.0.0.1")
+    .action(
+      action(async (opts: { port: string; hostname: string }) => {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidInputError(`--port must be a port number, not ${opts.port}`);
+        const { runServe } = await import("../server/serve.js");
+        await runServe({ port, hostname: opts.hostname });
+      }),
+    );
+}

@@ -17,7 +17,7 @@ export function registerShell(program: Command): void {
         const result = await runShell(rt, { sessionID, command: words.join(" ") });
         process.off("SIGINT", onInt);
         process.stdout.write(result.output);
-        rt.store.close();
+        rt.close();
         if (result.outcome === "aborted") process.exitCode = 130;
         else if (result.outcome === "error") process.exitCode = 1;
         else process.exitCode = result.exitCode ?? 1;

@@ -87,7 +87,7 @@ describe("abort provenance", () => {
     const row = rt.runs.rows(session.id)[0]!;
     expect(row).toMatchObject({ outcome: "aborted" });
     expect(JSON.parse(row.interrupt!)).toMatchObject({ source: "api", reason: "stop it" });
-    rt.store.close();
+    rt.close();
   });
 
   it("hard mode kills a command that ignores SIGTERM at once", async () => {
@@ -101,7 +101,7 @@ describe("abort provenance", () => {
     await running;
     expect(Date.now() - started).toBeLessThan(2500);
     expect(processGroupAlive(pgid)).toBe(false);
-    rt.store.close();
+    rt.close();
   });
 
   it("during a prompt shell: phase shell, on the shell run's message, output kept", async () => {
@@ -124,7 +124,7 @@ describe("abort provenance", () => {
       via_ctx_abort: true,
     });
     expect(parts[0]).toMatchObject({ type: "tool", state: { status: "error", metadata: { interrupted: true } } });
-    rt.store.close();
+    rt.close();
   });
 
   it("before the assistant message exists: phase queued, the diagnostic stays on the run", async () => {
@@ -141,7 +141,7 @@ describe("abort provenance", () => {
     expect(abort).toMatchObject({ phase: "queued", source: "api", reason: "too early", via_ctx_abort: false });
     expect(abort.message_id).toBeUndefined();
     expect(rt.store.messages(session.id).map((m) => m.info.role)).toEqual(["user"]);
-    rt.store.close();
+    rt.close();
   });
 
   it("a second prompt while busy is refused with SessionBusyError; later cancels are only counted", async () => {
@@ -159,7 +159,7 @@ describe("abort provenance", () => {
     expect(abort).toMatchObject({ source: "user", reason: "first" });
     expect(rt.runs.rows(session.id)[0]!.cancel_count).toBe(1);
     expect(rt.runs.cancel(session.id, { source: "user" })).toEqual({ cancelled: false });
-    rt.store.close();
+    rt.close();
   });
 
   it("racing cancels never swap attributions, within a run or between sessions", async () => {
@@ -191,7 +191,7 @@ describe("abort provenance", () => {
         expect(abort.run_id).toBe(results[i]!.runID);
       });
     }
-    rt.store.close();
+    rt.close();
   }, 60_000);
 
   it("a run timeout aborts with source timeout", async () => {
@@ -202,7 +202,7 @@ describe("abort provenance", () => {
     expect(result.outcome).toBe("aborted");
     const abort = (rt.store.getMessage(result.assistantMessageIDs[0]!) as AssistantMessage).diagnostics!.abort as AbortDiagnostic;
     expect(abort).toMatchObject({ source: "timeout", phase: "model", via_ctx_abort: false });
-    rt.store.close();
+    rt.close();
   });
 });
 
@@ -277,7 +277,7 @@ describe("abort across processes and signals", () => {
     await running;
     expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
     expect(processGroupAlive(pgid)).toBe(false);
-    rt.store.close();
+    rt.close();
   });
 
   it("SIGTERM during ode run aborts with source shutdown and commits the diagnostic", async () => {
@@ -322,6 +322,6 @@ describe("abort across processes and signals", () => {
     expect(assistant.diagnostics!.abort).toMatchObject({ source: "shutdown", reason: "crash-recovery" });
     const shell = await runShell(rt, { sessionID: session.id, command: "echo usable again" });
     expect(shell.output).toBe("usable again\n");
-    rt.store.close();
+    rt.close();
   });
 });

@@ -86,7 +86,7 @@ describe("session context of child processes", () => {
       prompt(rt, { sessionID: b.id, text: "go" }),
     ]);
     expect([ra.outcome, rb.outcome]).toEqual(["completed", "completed"]);
-    rt.store.close();
+    rt.close();
     expect(toolOutputs(project.dataDir, a.id)).toEqual([`id=${a.id} title=session A agent=1 opencode=1\n`]);
     expect(toolOutputs(project.dataDir, b.id)).toEqual([`id=${b.id} title=session B agent=1 opencode=1\n`]);
   });

@@ -1,0 +1,200 @@
+import http from "node:http";
+import https from "node:https";
+import type { PromptResult } from "../agent/prompt.js";
+import type { OdeEvent } from "../bus.js";
+import { InvalidInputError, OdeError } from "../session/errors.js";
+import type { SessionInfo } from "../session/schema.js";
+import { renderEvent, type OutputFormat } from "./render.js";
+
+export interface AttachOptions {
+  message: string;
+  sessionID?: string;
+  continue?: boolean;
+  title?: string;
+  format: OutputFormat;
+  model?: string;
+  timeoutMs?: number;
+}
+
+/** How long to keep reading events after the turn's answer, for those still in flight on the other connection. */
+const EVENT_TAIL_MS = 5000;
+
+/** The server's answer carries its HTTP status, so exit codes match a local run's (409 busy -> 3). */
+class RemoteError extends OdeError {
+  override name = "RemoteError";
+  constructor(
+    message: string,
+    override readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+function readAll(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => (text += chunk));
+    res.on("end", () => resolve(text));
+    res.on("error", reject);
+  });
+}
+
+/**
+ * node:http rather than fetch: fetch gives up on a response whose headers take more than 5 minutes, and a prompt
+ * answers only when its turn is over.
+ */
+class Remote {
+  private readonly base: string;
+  private readonly authorization?: string;
+
+  constructor(url: string, password: string | undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new InvalidInputError(`--attach needs a server URL such as http://127.0.0.1:4096, not ${url}`);
+    }
+    const secret = decodeURIComponent(parsed.password) || password;
+    if (secret) {
+      const user = decodeURIComponent(parsed.username) || "ode";
+      this.authorization = `Basic ${Buffer.from(`${user}:${secret}`).toString("base64")}`;
+    }
+    parsed.username = "";
+    parsed.password = "";
+    this.base = parsed.href.replace(/\/+$/, "");
+  }
+
+  private open(method: string, path: string, body?: unknown): Promise<http.IncomingMessage> {
+    const url = new URL(this.base + path);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.authorization) headers.authorization = this.authorization;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === "https:" ? https : http).request(url, { method, headers }, resolve);
+      req.on("error", (error: NodeJS.ErrnoException) =>
+        reject(new RemoteError(`cannot reach the ode server at ${this.base}: ${error.code ?? error.message}`, 503)),
+      );
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+
+  private async check(res: http.IncomingMessage): Promise<string> {
+    const text = await readAll(res);
+    const status = res.statusCode ?? 500;
+    if (status < 400) return text;
+    let message = text.trim() || `HTTP ${status}`;
+    try {
+      message = (JSON.parse(text) as { data?: { message?: string } }).data?.message ?? message;
+    } catch {
+      // Not one of ode's JSON errors (a proxy's page, say): its text is the message.
+    }
+    if (status === 401) message += " (set ODE_SERVER_PASSWORD or put the password in the URL)";
+    throw new RemoteError(message, status);
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return JSON.parse(await this.check(await this.open(method, path, body))) as T;
+  }
+
+  /**
+   * Resolves once the server answered with its headers: it subscribes a stream before answering, so no event
+   * published afterwards is missed. `ended` settles when the stream does.
+   */
+  async events(sessionID: string, onEvent: (event: OdeEvent) => void): Promise<{ ended: Promise<void>; close(): void }> {
+    const res = await this.open("GET", `/event?sessionID=${encodeURIComponent(sessionID)}`);
+    if (res.statusCode !== 200) await this.check(res);
+    res.setEncoding("utf8");
+    let buffer = "";
+    res.on("data", (chunk: string) => {
+      buffer += chunk;
+      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+        const data = buffer
+          .slice(0, end)
+          .split("\n")
+          .filter((line) => line.startsWith("data:"))
+          .map((line) => line.slice(5).trimStart())
+          .join("\n");
+        buffer = buffer.slice(end + 2);
+        if (data) onEvent(JSON.parse(data) as OdeEvent);
+      }
+    });
+    const ended = new Promise<void>((resolve) => {
+      res.on("close", resolve);
+      res.on("error", () => resolve());
+    });
+    return { ended, close: () => res.destroy() };
+  }
+}
+
+async function pickSession(remote: Remote, opts: AttachOptions): Promise<SessionInfo> {
+  const rename = (session: SessionInfo) =>
+    opts.title ? remote.call<SessionInfo>("PATCH", `/session/${encodeURIComponent(session.id)}`, { title: opts.title }) : session;
+  if (opts.sessionID) return rename(await remote.call<SessionInfo>("GET", `/session/${encodeURIComponent(opts.sessionID)}`));
+  if (opts.continue) {
+    const [latest] = await remote.call<SessionInfo[]>("GET", "/session");
+    if (!latest) throw new RemoteError("the server has no session in its directory to continue", 404);
+    return rename(latest);
+  }
+  return remote.call<SessionInfo>("POST", "/session", opts.title ? { title: opts.title } : {});
+}
+
+/**
+ * `ode run --attach URL`: the same turn as a local `ode run`, run by a server. Its events are streamed back and
+ * printed like a local run's; Ctrl-C asks the server to abort the run, a second one exits at once.
+ */
+export async function runAttached(url: string, opts: AttachOptions): Promise<void> {
+  const remote = new Remote(url, process.env.ODE_SERVER_PASSWORD || undefined);
+  const session = await pickSession(remote, opts);
+  const path = `/session/${encodeURIComponent(session.id)}`;
+  const finishedRuns = new Set<string>();
+  let streamEnded = false;
+  let notify = () => {};
+  const stream = await remote.events(session.id, (event) => {
+    if (event.type.startsWith("server.")) return;
+    renderEvent(opts.format, event);
+    if (event.type === "run.finished") {
+      finishedRuns.add(String(event.properties.runID));
+      notify();
+    }
+  });
+  void stream.ended.then(() => {
+    streamEnded = true;
+    notify();
+  });
+
+  let interrupts = 0;
+  const onInt = () => {
+    if (++interrupts > 1) process.exit(130);
+    remote.call("POST", `${path}/abort`, { reason: "SIGINT in ode run --attach" }).catch((error: Error) => {
+      process.stderr.write(`ode: could not abort the run: ${error.message}\n`);
+    });
+  };
+  process.on("SIGINT", onInt);
+  let result: Pick<PromptResult, "runID" | "outcome" | "error" | "text">;
+  try {
+    result = await remote.call("POST", `${path}/message`, {
+      text: opts.message,
+      ...(opts.model ? { model: opts.model } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, EVENT_TAIL_MS);
+      notify = () => {
+        if (!finishedRuns.has(result.runID) && !streamEnded) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      notify();
+    });
+  } finally {
+    process.off("SIGINT", onInt);
+    stream.close();
+  }
+  if (opts.format === "text" && result.text && !result.text.endsWith("\n")) process.stdout.write("\n");
+  if (result.outcome !== "completed") {
+    const reason = result.error?.data.message ?? result.outcome;
+    process.stderr.write(`ode: run ${result.outcome}: ${reason} (session ${session.id})\n`);
+    process.exitCode = result.outcome === "aborted" ? 130 : 1;
+  }
+}

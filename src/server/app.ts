@@ -1,0 +1,183 @@
+import type { HttpBindings } from "@hono/node-server";
+import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import { prompt, type PromptResult } from "../agent/prompt.js";
+import { runShell } from "../agent/shell.js";
+import { buildExport } from "../export/snapshot.js";
+import { sanitizeExport } from "../export/sanitize.js";
+import { log } from "../log.js";
+import type { Runtime } from "../runtime.js";
+import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
+import { InvalidInputError, OdeError, SessionBusyError } from "../session/errors.js";
+import { basicAuth } from "./auth.js";
+import { EventStreams, type EventStreamOptions } from "./events.js";
+
+export interface ServerOptions extends EventStreamOptions {
+  /** When set, every route needs HTTP Basic auth with this password. */
+  password?: string;
+}
+
+export interface OdeServer {
+  app: Hono<{ Bindings: HttpBindings }>;
+  events: EventStreams;
+  /**
+   * Refuses new requests, cancels every run with `meta` and resolves once their results are stored (and the title
+   * generations they started have ended), or when `timeoutMs` has passed.
+   */
+  drain(meta: CancelMeta, timeoutMs: number): Promise<void>;
+}
+
+const promptBody = z.object({
+  text: z.string().min(1, "must not be empty"),
+  model: z.string().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+});
+const createBody = z.object({ title: z.string().optional() });
+const renameBody = z.object({ title: z.string() });
+const shellBody = z.object({ command: z.string().min(1, "must not be empty") });
+const abortBody = cancelMetaSchema.pick({ reason: true, mode: true });
+
+/** Parses a JSON body (an empty one counts as `{}`) and names the first invalid field. */
+async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  const raw = await c.req.text();
+  let json: unknown = {};
+  if (raw.trim()) {
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new InvalidInputError("body: not valid JSON");
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidInputError(`${issue.path.join(".") || "body"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The HTTP interface: a thin layer over the functions the CLI uses, on one runtime shared by all sessions. */
+export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServer {
+  const app = new Hono<{ Bindings: HttpBindings }>();
+  const events = new EventStreams(options);
+  const pending = new Set<Promise<unknown>>();
+  let closing = false;
+
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    pending.add(work);
+    const done = () => pending.delete(work);
+    work.then(done, done);
+    return work;
+  };
+  // A run's title generation outlives its request; shutdown still waits for its trace.
+  const trackTitle = (result: PromptResult) => void track(result.titleDone);
+
+  const turn = (result: PromptResult) => {
+    const ids = new Set(result.assistantMessageIDs);
+    const { titleDone: _titleDone, ...rest } = result;
+    return { ...rest, messages: rt.store.messages(result.sessionID).filter((m) => ids.has(m.info.id)) };
+  };
+
+  app.use(async (c, next) => {
+    if (closing) return c.json({ name: "ServerClosingError", data: { message: "the server is shutting down" } }, 503);
+    await next();
+  });
+  if (options.password) app.use(basicAuth(options.password));
+
+  app.onError((error, c) => {
+    if (error instanceof OdeError) return c.json({ name: error.name, data: { message: error.message } }, error.status as ContentfulStatusCode);
+    log.error("server request failed", { method: c.req.method, path: c.req.path, error: error.stack ?? String(error) });
+    return c.json({ name: "UnknownError", data: { message: error.message } }, 500);
+  });
+  app.notFound((c) => c.json({ name: "NotFoundError", data: { message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.get("/session", (c) => c.json(rt.store.listSessions(c.req.query("all") ? undefined : rt.directory)));
+
+  app.post("/session", async (c) => {
+    const { title } = await body(c, createBody);
+    return c.json(rt.store.createSession({ directory: rt.directory, title }), 201);
+  });
+
+  app.get("/session/:id", (c) => c.json(rt.store.getSession(c.req.param("id"))));
+
+  app.patch("/session/:id", async (c) => {
+    const { title } = await body(c, renameBody);
+    return c.json(rt.store.renameSession(c.req.param("id"), title));
+  });
+
+  app.delete("/session/:id", (c) => {
+    const id = c.req.param("id");
+    const run = rt.runs.get(id);
+    if (run) throw new SessionBusyError(id, run.id);
+    rt.store.deleteSession(id);
+    return c.json(true);
+  });
+
+  app.get("/session/:id/message", (c) => {
+    const id = rt.store.getSession(c.req.param("id")).id;
+    return c.json(rt.store.messages(id));
+  });
+
+  app.post("/session/:id/message", async (c) => {
+    const input = await body(c, promptBody);
+    const result = await track(prompt(rt, { sessionID: c.req.param("id"), ...input }));
+    trackTitle(result);
+    return c.json(turn(result));
+  });
+
+  app.post("/session/:id/prompt_async", async (c) => {
+    const input = await body(c, promptBody);
+    const sessionID = c.req.param("id");
+    const running = track(prompt(rt, { sessionID, ...input }));
+    const runID = rt.runs.get(sessionID)?.id;
+    // prompt() checks the session, the model and the busy state before its first await: a promise already
+    // rejected here is a run that never started, and racing it against a resolved one surfaces that rejection.
+    await Promise.race([running, Promise.resolve()]);
+    running.then(trackTitle, (error: unknown) =>
+      log.error("prompt_async run failed", { sessionID, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    );
+    return c.json({ sessionID, runID }, 202);
+  });
+
+  app.post("/session/:id/shell", async (c) => {
+    const { command } = await body(c, shellBody);
+    return c.json(await track(runShell(rt, { sessionID: c.req.param("id"), command })));
+  });
+
+  app.post("/session/:id/abort", async (c) => {
+    const meta = await body(c, abortBody);
+    const id = rt.store.getSession(c.req.param("id")).id;
+    const result = rt.runs.cancel(id, { source: "api", via: "POST /session/:id/abort", ...meta });
+    const { cancelled, ...rest } = result;
+    return c.json({ aborted: cancelled, ...rest });
+  });
+
+  app.get("/session/:id/export", (c) => {
+    const doc = buildExport(rt, c.req.param("id"));
+    const sanitize = c.req.query("sanitize");
+    return c.json(sanitize === undefined || sanitize === "0" || sanitize === "false" ? doc : sanitizeExport(doc));
+  });
+
+  app.get("/event", (c) => {
+    const stream = events.open(c.req.query("sessionID") || undefined, () => c.env.outgoing.destroy());
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" },
+    });
+  });
+
+  const drain = async (meta: CancelMeta, timeoutMs: number) => {
+    closing = true;
+    for (const run of rt.runs.all()) rt.runs.cancel(run.sessionID, meta);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    // Settling work can start more work to wait for (a finished prompt hands over its title generation).
+    while (pending.size > 0) {
+      const expired = await Promise.race([Promise.allSettled([...pending]).then(() => false), timeout.then(() => true)]);
+      if (expired) break;
+    }
+    clearTimeout(timer);
+  };
+
+  return { app, events, drain };
+}

@@ -1,0 +1,33 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
+import type { MiddlewareHandler } from "hono";
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/**
+ * HTTP Basic auth against one password. The user name is not checked: the password is the only secret, and clients
+ * written for opencode (which sends "opencode") work unchanged. Digests are compared so the length leaks nothing.
+ */
+export function basicAuth(password: string): MiddlewareHandler {
+  const expected = digest(password);
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Basic\s+(\S+)$/i.exec(header);
+    const decoded = match ? Buffer.from(match[1]!, "base64").toString("utf8") : "";
+    const colon = decoded.indexOf(":");
+    if (colon < 0 || !timingSafeEqual(digest(decoded.slice(colon + 1)), expected)) {
+      c.header("WWW-Authenticate", 'Basic realm="ode", charset="UTF-8"');
+      return c.json({ name: "UnauthorizedError", data: { message: "this server requires HTTP Basic auth with ODE_SERVER_PASSWORD" } }, 401);
+    }
+    await next();
+  };
+}
+
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1" || /^::ffff:127\./.test(host);
+}

@@ -1,0 +1,95 @@
+import { subscribe, type OdeEvent } from "../bus.js";
+import { log } from "../log.js";
+
+export interface EventStreamOptions {
+  heartbeatMs?: number;
+  /** Bytes a client may leave unread before it is disconnected. */
+  maxQueuedBytes?: number;
+}
+
+type Frame = Pick<OdeEvent, "type" | "properties"> & { sessionID?: string };
+
+const encoder = new TextEncoder();
+
+function frame(event: Frame): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify(event)}\n\n`);
+}
+
+// The bus hands the same event object to every listener, so each event is serialized once however many clients read.
+let lastEvent: OdeEvent | undefined;
+let lastFrame: Uint8Array = new Uint8Array();
+function encodeOnce(event: OdeEvent): Uint8Array {
+  if (event !== lastEvent) {
+    lastEvent = event;
+    lastFrame = frame({ type: event.type, sessionID: event.sessionID, properties: event.properties });
+  }
+  return lastFrame;
+}
+
+/**
+ * `GET /event`: every bus event as a server-sent event. The bus publishes synchronously from inside the runs, so a
+ * client never gets to push back on it: each client has its own queue, bounded in bytes, and a client whose queue
+ * is full is disconnected (it can reconnect and re-read the session) instead of making the server buffer for it.
+ */
+export class EventStreams {
+  private readonly closers = new Set<() => void>();
+  private readonly heartbeatMs: number;
+  private readonly maxQueuedBytes: number;
+
+  constructor(options: EventStreamOptions = {}) {
+    this.heartbeatMs = options.heartbeatMs ?? 10_000;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 1024 * 1024;
+  }
+
+  get clients(): number {
+    return this.closers.size;
+  }
+
+  /**
+   * A stream of the events of one session, or of all. `disconnect` cuts the client's connection: erroring the
+   * stream instead would make the HTTP adapter log a stack trace for every slow client.
+   */
+  open(sessionID: string | undefined, disconnect: () => void): ReadableStream<Uint8Array> {
+    let stop = () => {};
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          const send = (chunk: Uint8Array) => {
+            if ((controller.desiredSize ?? 0) <= 0) {
+              stop();
+              log.warn("event stream client too slow: disconnected", { queuedLimit: this.maxQueuedBytes });
+              disconnect();
+              return;
+            }
+            controller.enqueue(chunk);
+          };
+          const unsubscribe = subscribe((event) => {
+            if (!sessionID || event.sessionID === sessionID) send(encodeOnce(event));
+          });
+          const heartbeat = setInterval(
+            () => send(frame({ type: "server.heartbeat", properties: { time: Date.now() } })),
+            this.heartbeatMs,
+          );
+          const close = () => {
+            stop();
+            controller.close();
+          };
+          stop = () => {
+            unsubscribe();
+            clearInterval(heartbeat);
+            this.closers.delete(close);
+          };
+          this.closers.add(close);
+          send(frame({ type: "server.connected", properties: sessionID ? { sessionID } : {} }));
+        },
+        cancel: () => stop(),
+      },
+      { highWaterMark: this.maxQueuedBytes, size: (chunk) => chunk.byteLength },
+    );
+  }
+
+  /** Ends every stream (at shutdown), letting what is queued reach the clients. */
+  closeAll(): void {
+    for (const close of [...this.closers]) close();
+  }
+}

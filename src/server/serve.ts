@@ -1,0 +1,89 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import { createRuntime, type Runtime } from "../runtime.js";
+import type { CancelMeta } from "../session/abort.js";
+import { InvalidInputError } from "../session/errors.js";
+import { createServer, type OdeServer, type ServerOptions } from "./app.js";
+import { isLoopback } from "./auth.js";
+
+/** A signal must end the process within 5 s: runs get most of it, closing the connections the rest. */
+const SHUTDOWN_MS = 4000;
+const DRAIN_MS = 3500;
+const EXIT_GUARD_MS = 4800;
+const CLOSE_GRACE_MS = 250;
+
+export interface ListenOptions extends ServerOptions {
+  port: number;
+  hostname: string;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  ode: OdeServer;
+  /** Aborts the runs with `meta`, waits for their results to be stored, then closes every connection. */
+  shutdown(meta: CancelMeta, timeoutMs?: number): Promise<void>;
+}
+
+export async function listen(rt: Runtime, options: ListenOptions): Promise<RunningServer> {
+  if (!options.password && !isLoopback(options.hostname)) {
+    throw new InvalidInputError(
+      `refusing to listen on ${options.hostname} without a password: anyone who can reach it could run commands here. ` +
+        `Set ODE_SERVER_PASSWORD (clients then use HTTP Basic auth) or bind a loopback address such as 127.0.0.1.`,
+    );
+  }
+  const ode = createServer(rt, options);
+  const server = createAdaptorServer({ fetch: ode.app.fetch, hostname: options.hostname }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new InvalidInputError(`cannot listen on ${options.hostname}:${options.port}: ${error.code ?? error.message}`)),
+    );
+    server.listen(options.port, options.hostname, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
+
+  const shutdown = async (meta: CancelMeta, timeoutMs = SHUTDOWN_MS) => {
+    const deadline = Date.now() + timeoutMs;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await ode.drain(meta, Math.min(DRAIN_MS, timeoutMs));
+    // Event streams never end by themselves; ending them (rather than cutting them) lets their queues flush.
+    ode.events.closeAll();
+    server.closeIdleConnections();
+    // The answers of requests that waited on the runs are written by now; give them a moment to reach the clients.
+    const grace = Math.min(CLOSE_GRACE_MS, Math.max(0, deadline - Date.now()));
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, grace))]);
+    server.closeAllConnections();
+    await closed;
+  };
+  return { url: `http://${host}:${port}`, server, ode, shutdown };
+}
+
+/** `ode serve`: serves until SIGTERM or SIGINT, then aborts the running runs (source `shutdown`) and exits. */
+export async function runServe(options: { port: number; hostname: string }): Promise<void> {
+  const password = process.env.ODE_SERVER_PASSWORD || undefined;
+  const rt = createRuntime();
+  let running: RunningServer;
+  try {
+    running = await listen(rt, { ...options, password });
+  } catch (error) {
+    rt.close();
+    throw error;
+  }
+  process.stdout.write(`ode server listening on ${running.url}${password ? " (HTTP Basic auth required)" : ""}\n`);
+  let stopping = false;
+  const stop = (signal: "SIGTERM" | "SIGINT") => {
+    if (stopping) process.exit(signal === "SIGINT" ? 130 : 143);
+    stopping = true;
+    setTimeout(() => process.exit(1), EXIT_GUARD_MS).unref();
+    void running
+      .shutdown({ source: "shutdown", via: signal, reason: `ode serve received ${signal}` })
+      .finally(() => {
+        rt.close();
+        process.exit(0);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

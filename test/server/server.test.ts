@@ -1,0 +1,360 @@
+import http from "node:http";
+import { describe, expect, it } from "vitest";
+import { publish } from "../../src/bus.js";
+import type { AbortDiagnostic } from "../../src/session/abort.js";
+import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
+import { isLoopback } from "../../src/server/auth.js";
+import { listen } from "../../src/server/serve.js";
+import { createRuntime } from "../../src/runtime.js";
+import { startOpenAIServer } from "../support/openai-server.js";
+import { isTitleRequest, makeProject, mockConfig, startModel, waitFor } from "../support/ode.js";
+import { client, openEvents, startServer } from "./support.js";
+
+const sleepTurn = [{ toolCalls: [{ name: "bash", arguments: { command: "sleep 30" } }] }, { text: "slept" }];
+
+function toolPart(messages: Array<{ parts: Array<{ type: string }> }>): ToolPart | undefined {
+  return messages.flatMap((m) => m.parts).find((p) => p.type === "tool") as ToolPart | undefined;
+}
+
+describe("ode server: runs and aborts over HTTP", () => {
+  it("create -> prompt_async -> ordered events -> abort with a reason -> the export shows it", async () => {
+    const model = await startModel(sleepTurn);
+    const server = await startServer(mockConfig(model.baseURL));
+    const created = await server.api("POST", "/session", { title: "abort me" });
+    expect(created.status).toBe(201);
+    const id: string = created.body.id;
+    const log = await openEvents(server.url);
+
+    const started = await server.api("POST", `/session/${id}/prompt_async`, { text: "sleep for a while" });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ sessionID: id, runID: expect.stringMatching(/^run_/) });
+    const runID: string = started.body.runID;
+
+    await waitFor(() =>
+      log.events.some((e) => e.type === "message.part.updated" && (e.properties.part as ToolPart).state?.status === "running"),
+    );
+    const reason = "the editor's stop button";
+    const aborted = await server.api("POST", `/session/${id}/abort`, { reason });
+    expect(aborted).toMatchObject({ status: 200, body: { aborted: true, runID, cause: true } });
+    await waitFor(() => log.events.some((e) => e.type === "run.finished" && e.properties.runID === runID));
+
+    const mine = log.events.filter((e) => !e.type.startsWith("server."));
+    for (const event of mine) expect(event.sessionID).toBe(id);
+    const at = (predicate: (e: (typeof mine)[number]) => boolean) => mine.findIndex(predicate);
+    const order = [
+      at((e) => e.type === "run.started"),
+      at((e) => e.type === "message.updated" && (e.properties.info as { role: string }).role === "user"),
+      at((e) => e.type === "message.updated" && (e.properties.info as { role: string }).role === "assistant"),
+      at((e) => e.type === "message.part.updated" && (e.properties.part as ToolPart).state?.status === "running"),
+      at((e) => e.type === "run.aborted"),
+      at((e) => e.type === "message.part.updated" && (e.properties.part as ToolPart).state?.status === "error"),
+      at((e) => e.type === "run.finished"),
+    ];
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(log.events[0]!.type).toBe("server.connected");
+    expect(mine.find((e) => e.type === "run.finished")!.properties).toMatchObject({ outcome: "aborted" });
+
+    const expected = { source: "api", via: "POST /session/:id/abort", reason, mode: "soft", phase: "tool", run_id: runID };
+    const messages = server.rt.store.messages(id);
+    const assistant = messages.find((m) => m.info.role === "assistant")!.info as AssistantMessage;
+    expect(assistant.diagnostics?.abort).toMatchObject(expected);
+    expect(assistant.error).toMatchObject({ name: "MessageAbortedError" });
+    expect(toolPart(messages)!.state).toMatchObject({ status: "error", metadata: { interrupted: true } });
+
+    const exported = await server.api("GET", `/session/${id}/export`);
+    expect(exported.status).toBe(200);
+    expect(exported.body.diagnostics.aborts).toEqual([expect.objectContaining(expected)]);
+    const sanitized = await server.api("GET", `/session/${id}/export?sanitize=1`);
+    expect(sanitized.body.diagnostics.aborts[0]).toMatchObject({ source: "api", run_id: runID });
+    expect(JSON.stringify(sanitized.body)).not.toContain(reason);
+
+    const idle = await server.api("POST", `/session/${id}/abort`, {});
+    expect(idle).toMatchObject({ status: 200, body: { aborted: false } });
+  });
+
+  it("POST /session/:id/message waits for the turn and returns its assistant messages", async () => {
+    const model = await startModel([
+      { toolCalls: [{ name: "bash", arguments: { command: "echo from-bash" } }] },
+      { text: "All done." },
+    ]);
+    const server = await startServer(mockConfig(model.baseURL));
+    const { body: session } = await server.api("POST", "/session");
+    const res = await server.api("POST", `/session/${session.id}/message`, { text: "run echo" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ sessionID: session.id, outcome: "completed", text: "All done." });
+    expect(res.body.messages.map((m: { info: { id: string } }) => m.info.id)).toEqual(res.body.assistantMessageIDs);
+    expect(toolPart(res.body.messages)!.state).toMatchObject({ status: "completed", output: expect.stringContaining("from-bash") });
+    const listed = await server.api("GET", `/session/${session.id}/message`);
+    expect(listed.body.map((m: { info: { role: string } }) => m.info.role)).toEqual(["user", "assistant", "assistant"]);
+  });
+
+  it("runs 20 sessions at once, each bash child seeing only its own session id and title", async () => {
+    const model = await startOpenAIServer((req) => {
+      if (isTitleRequest(req)) return { text: "A generated title" };
+      if (req.body.messages.at(-1).role === "tool") return { text: "ok" };
+      return {
+        toolCalls: [{ name: "bash", arguments: { command: 'sleep 0.5; printf "%s|%s" "$OPENCODE_SESSION_ID" "$OPENCODE_SESSION_TITLE"' } }],
+      };
+    });
+    try {
+      const server = await startServer(mockConfig(model.baseURL));
+      const sessions = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => (await server.api("POST", "/session", { title: `task ${i}` })).body),
+      );
+      const results = await Promise.all(sessions.map((s) => server.api("POST", `/session/${s.id}/message`, { text: "who am I?" })));
+      for (const [i, res] of results.entries()) {
+        expect(res.body.outcome).toBe("completed");
+        const state = toolPart(res.body.messages)!.state as { output: string };
+        expect(state.output.trim()).toBe(`${sessions[i].id}|task ${i}`);
+      }
+      // Concurrent, not queued: every run started before any of them ended.
+      const rows = sessions.map((s) => server.rt.runs.rows(s.id)[0]!);
+      expect(Math.max(...rows.map((r) => r.started_at))).toBeLessThan(Math.min(...rows.map((r) => r.ended_at!)));
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("refuses a second run of a busy session with 409 SessionBusyError", async () => {
+    const model = await startModel(sleepTurn);
+    const server = await startServer(mockConfig(model.baseURL));
+    const { body: session } = await server.api("POST", "/session");
+    const path = `/session/${session.id}`;
+    const started = await server.api("POST", `${path}/prompt_async`, { text: "sleep" });
+    expect(started.status).toBe(202);
+    for (const [method, suffix, body] of [
+      ["POST", "/message", { text: "again" }],
+      ["POST", "/prompt_async", { text: "again" }],
+      ["POST", "/shell", { command: "echo hi" }],
+      ["DELETE", "", undefined],
+    ] as const) {
+      const res = await server.api(method, path + suffix, body);
+      expect(res.status, `${method} ${suffix}`).toBe(409);
+      expect(res.body).toMatchObject({ name: "SessionBusyError", data: { message: expect.stringContaining(started.body.runID) } });
+    }
+    expect((await server.api("POST", `${path}/abort`, { mode: "hard" })).body).toMatchObject({ aborted: true });
+    await waitFor(() => !server.rt.runs.get(session.id));
+    expect(JSON.parse(server.rt.runs.rows(session.id)[0]!.interrupt!)).toMatchObject({ source: "api", mode: "hard" });
+  });
+
+  it("runs the prompt shell with the session's id and its title at the moment of the spawn", async () => {
+    const server = await startServer(undefined);
+    const { body: session } = await server.api("POST", "/session", { title: "first title" });
+    const command = 'printf "%s|%s" "$OPENCODE_SESSION_ID" "$OPENCODE_SESSION_TITLE"';
+    const first = await server.api("POST", `/session/${session.id}/shell`, { command });
+    expect(first).toMatchObject({ status: 200, body: { outcome: "completed", exitCode: 0, output: `${session.id}|first title` } });
+    await server.api("PATCH", `/session/${session.id}`, { title: "renamed" });
+    const second = await server.api("POST", `/session/${session.id}/shell`, { command });
+    expect(second.body.output).toBe(`${session.id}|renamed`);
+  });
+
+  it("aborts the runs with source shutdown when the server shuts down, and waits for their results", async () => {
+    const model = await startModel(sleepTurn);
+    const server = await startServer(mockConfig(model.baseURL));
+    const { body: session } = await server.api("POST", "/session");
+    const shell = server.api("POST", `/session/${session.id}/shell`, { command: "sleep 30" });
+    await waitFor(() => server.rt.runs.get(session.id)?.toolSignalActive);
+    const start = Date.now();
+    await server.shutdown({ source: "shutdown", via: "SIGTERM" });
+    expect(Date.now() - start).toBeLessThan(4000);
+    expect((await shell).body).toMatchObject({ outcome: "aborted" });
+    const [row] = server.rt.runs.rows(session.id);
+    expect(row).toMatchObject({ outcome: "aborted" });
+    expect(JSON.parse(row!.interrupt!)).toMatchObject({ source: "shutdown", via: "SIGTERM", phase: "shell" });
+    await expect(server.api("GET", "/session")).rejects.toThrow();
+  });
+});
+
+describe("ode server: sessions, validation and errors", () => {
+  it("creates, lists, shows, renames and deletes sessions", async () => {
+    const server = await startServer(undefined);
+    const a = (await server.api("POST", "/session", { title: "alpha" })).body;
+    const b = (await server.api("POST", "/session", {})).body;
+    expect(a).toMatchObject({ id: expect.stringMatching(/^ses_/), title: "alpha", directory: server.project.dir });
+    expect(b.title).toMatch(/^New session - /);
+    server.rt.store.createSession({ directory: "/somewhere/else" });
+    expect((await server.api("GET", "/session")).body.map((s: { id: string }) => s.id)).toEqual([b.id, a.id]);
+    expect((await server.api("GET", "/session?all=1")).body).toHaveLength(3);
+    expect((await server.api("GET", `/session/${a.id}`)).body).toEqual(a);
+    const renamed = await server.api("PATCH", `/session/${a.id}`, { title: "line one\nline two" });
+    expect(renamed.body.title).toBe("line one line two");
+    expect((await server.api("DELETE", `/session/${a.id}`)).body).toBe(true);
+    expect((await server.api("GET", `/session/${a.id}`)).status).toBe(404);
+  });
+
+  it("answers 400 naming the invalid field", async () => {
+    const server = await startServer(undefined);
+    const { body: session } = await server.api("POST", "/session");
+    const path = `/session/${session.id}`;
+    const cases: Array<[string, string, unknown, RegExp]> = [
+      ["POST", `${path}/message`, {}, /^text: /],
+      ["POST", `${path}/message`, { text: 42 }, /^text: /],
+      ["POST", `${path}/message`, { text: "" }, /^text: must not be empty/],
+      ["POST", `${path}/prompt_async`, { text: "hi", timeoutMs: -5 }, /^timeoutMs: /],
+      ["POST", `${path}/message`, "{not json", /^body: not valid JSON/],
+      ["POST", `${path}/message`, [1, 2], /^body: /],
+      ["POST", `${path}/shell`, { command: "" }, /^command: /],
+      ["POST", `${path}/abort`, { mode: "gentle" }, /^mode: /],
+      ["POST", `${path}/abort`, { reason: 7 }, /^reason: /],
+      ["PATCH", path, { title: null }, /^title: /],
+      ["PATCH", path, { title: "\n\t" }, /title is empty/],
+      ["POST", "/session", { title: 5 }, /^title: /],
+    ];
+    for (const [method, url, body, message] of cases) {
+      const res = await server.api(method, url, body);
+      expect(res.status, `${method} ${url} ${JSON.stringify(body)}`).toBe(400);
+      expect(res.body.name).toBe("InvalidInputError");
+      expect(res.body.data.message).toMatch(message);
+    }
+  });
+
+  it("answers 404 SessionNotFoundError for an unknown session on every session route", async () => {
+    const server = await startServer(undefined);
+    const path = "/session/ses_doesnotexist";
+    for (const [method, suffix, body] of [
+      ["GET", "", undefined],
+      ["PATCH", "", { title: "x" }],
+      ["DELETE", "", undefined],
+      ["GET", "/message", undefined],
+      ["POST", "/message", { text: "hi" }],
+      ["POST", "/prompt_async", { text: "hi" }],
+      ["POST", "/shell", { command: "true" }],
+      ["POST", "/abort", {}],
+      ["GET", "/export", undefined],
+    ] as const) {
+      const res = await server.api(method, path + suffix, body);
+      expect(res.status, `${method} ${suffix}`).toBe(404);
+      expect(res.body.name).toBe("SessionNotFoundError");
+    }
+    expect((await server.api("GET", "/nothing/here")).body).toMatchObject({ name: "NotFoundError" });
+  });
+
+  it("answers 400 for a model that is not configured, without starting a run", async () => {
+    const server = await startServer(undefined);
+    const { body: session } = await server.api("POST", "/session");
+    const res = await server.api("POST", `/session/${session.id}/prompt_async`, { text: "hi" });
+    expect(res.status).toBe(400);
+    expect(res.body.data.message).toContain("no model is configured");
+    expect(server.rt.runs.rows(session.id)).toEqual([]);
+  });
+});
+
+describe("ode server: auth", () => {
+  it("requires HTTP Basic auth on every route when a password is set (any user name)", async () => {
+    const server = await startServer(undefined, { password: "s3cret" });
+    const anonymous = client(server.url);
+    for (const path of ["/session", "/session/ses_x", "/event", "/nothing"]) {
+      const res = await anonymous("GET", path);
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Basic realm="ode"/);
+    }
+    const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+    expect((await anonymous("GET", "/session", undefined, basic("ode", "wrong"))).status).toBe(401);
+    expect((await anonymous("GET", "/session", undefined, basic("ode", "s3cret!"))).status).toBe(401);
+    expect((await anonymous("GET", "/session", undefined, { authorization: "Bearer s3cret" })).status).toBe(401);
+    expect((await anonymous("GET", "/session", undefined, basic("ode", "s3cret"))).status).toBe(200);
+    expect((await anonymous("GET", "/session", undefined, basic("opencode", "s3cret"))).status).toBe(200);
+    const log = await openEvents(server.url, "", basic("ode", "s3cret"));
+    await waitFor(() => log.events.length > 0);
+  });
+
+  it("needs no auth without a password", async () => {
+    const server = await startServer(undefined);
+    expect((await client(server.url)("GET", "/session")).status).toBe(200);
+  });
+
+  it("refuses a non-loopback address without a password", async () => {
+    const project = makeProject();
+    const rt = createRuntime({ directory: project.dir, dataDir: project.dataDir, env: project.env });
+    try {
+      await expect(listen(rt, { port: 0, hostname: "0.0.0.0" })).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 without a password.*ODE_SERVER_PASSWORD/);
+      const running = await listen(rt, { port: 0, hostname: "0.0.0.0", password: "pw" });
+      await running.shutdown({ source: "shutdown" });
+    } finally {
+      rt.close();
+    }
+    for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]", "::ffff:127.0.0.1"]) expect(isLoopback(host), host).toBe(true);
+    for (const host of ["0.0.0.0", "::", "192.168.1.10", "example.com", "128.0.0.1"]) expect(isLoopback(host), host).toBe(false);
+  });
+});
+
+describe("ode server: event stream", () => {
+  it("sends heartbeats and filters by ?sessionID", async () => {
+    const server = await startServer(undefined, { heartbeatMs: 30 });
+    const all = await openEvents(server.url);
+    const one = await openEvents(server.url, "?sessionID=ses_one");
+    publish("test.event", "ses_one", { n: 1 });
+    publish("test.event", "ses_two", { n: 2 });
+    await waitFor(() => one.events.some((e) => e.type === "server.heartbeat"));
+    await waitFor(() => all.events.filter((e) => e.type === "test.event").length === 2);
+    expect(one.events.filter((e) => e.type === "test.event")).toEqual([{ type: "test.event", sessionID: "ses_one", properties: { n: 1 } }]);
+  });
+
+  it("forgets a client that disconnects", async () => {
+    const server = await startServer(undefined);
+    const a = await openEvents(server.url);
+    const b = await openEvents(server.url);
+    await waitFor(() => a.events.length > 0 && b.events.length > 0);
+    expect(server.ode.events.clients).toBe(2);
+    a.close();
+    await waitFor(() => server.ode.events.clients === 1);
+    publish("test.event", "ses_x");
+    await waitFor(() => b.events.some((e) => e.type === "test.event"));
+  });
+
+  it("disconnects a client that does not read instead of buffering for it, without holding up publishers", async () => {
+    const server = await startServer(undefined, { maxQueuedBytes: 64 * 1024 });
+    const fast = await openEvents(server.url);
+    let received = 0;
+    const slow = await new Promise<http.IncomingMessage>((resolve) => http.get(`${server.url}/event`, resolve));
+    slow.once("data", (chunk: Buffer) => {
+      received += chunk.length;
+      slow.pause();
+    });
+    const ended = new Promise<void>((resolve) => slow.on("close", () => resolve()));
+    await waitFor(() => received > 0 && server.ode.events.clients === 2);
+
+    const payload = "x".repeat(10_000);
+    const start = Date.now();
+    // Small bursts, so the reading client keeps up, until the socket buffers and the 64 KiB queue of the other fill.
+    for (let i = 0; i < 20_000 && server.ode.events.clients === 2; i++) {
+      publish("test.big", "ses_x", { i, payload });
+      if (i % 5 === 4) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(Date.now() - start).toBeLessThan(10_000);
+    expect(server.ode.events.clients).toBe(1);
+    slow.resume();
+    await ended;
+    publish("test.after", "ses_x");
+    await waitFor(() => fast.events.some((e) => e.type === "test.after"));
+  });
+
+  it("ends the event streams at shutdown", async () => {
+    const server = await startServer(undefined);
+    const res = await fetch(`${server.url}/event`);
+    const text = res.text();
+    await waitFor(() => server.ode.events.clients === 1);
+    await server.shutdown({ source: "shutdown" });
+    expect(await text).toMatch(/^data: \{"type":"server.connected"/);
+  });
+});
+
+describe("ode server: abort diagnostic fields", () => {
+  it("keeps the first abort as the cause and counts the later ones", async () => {
+    // The command ignores SIGTERM, so the run outlives the soft abort's grace period and the second abort finds it.
+    const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "trap '' TERM; sleep 30" } }] }, { text: "done" }]);
+    const server = await startServer(mockConfig(model.baseURL));
+    const { body: session } = await server.api("POST", "/session");
+    await server.api("POST", `/session/${session.id}/prompt_async`, { text: "sleep" });
+    await waitFor(() => server.rt.runs.get(session.id)?.toolSignalActive);
+    const first = await server.api("POST", `/session/${session.id}/abort`, { reason: "enough" });
+    const second = await server.api("POST", `/session/${session.id}/abort`, { reason: "again", mode: "hard" });
+    expect(first.body).toMatchObject({ aborted: true, cause: true });
+    expect(second.body).toMatchObject({ aborted: true, cause: false, runID: first.body.runID });
+    await waitFor(() => !server.rt.runs.get(session.id));
+    const [row] = server.rt.runs.rows(session.id);
+    expect(JSON.parse(row!.interrupt!) as AbortDiagnostic).toMatchObject({ source: "api", mode: "soft", reason: "enough" });
+    expect(row!.cancel_count).toBe(1);
+  });
+});
