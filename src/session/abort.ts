@@ -29,8 +29,6 @@ export interface AbortDiagnostic {
   tool_call_id?: string;
   error_message?: string;
   title_generation_state: TitleGenerationState | "completed_after_abort";
-  /** Cancels that arrived after this one; the first is the cause, these are only counted. */
-  later_cancels?: number;
 }
 
 export const ABORTED_MESSAGE = "The run was aborted";

@@ -202,7 +202,7 @@ export class Runs {
     const run = this.active.get(sessionID);
     if (!run) return this.cancelRemote(sessionID, meta);
     if (run.interrupt) {
-      run.interrupt.later_cancels = (run.interrupt.later_cancels ?? 0) + 1;
+      // The first cancel is the cause; later ones are counted on the run row (`cancel_count`).
       this.stmt.countCancel.run(run.id);
       return { cancelled: true, runID: run.id, cause: false };
     }
