@@ -1,23 +1,34 @@
 import { generateText } from "ai";
-import { publish } from "../bus.js";
+import { publish, subscribe } from "../bus.js";
 import { log } from "../log.js";
 import { resolveModel, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import type { TitleGenerationState } from "../session/abort.js";
 import type { ActiveRun } from "../session/runs.js";
-import type { SessionInfo, UserMessage } from "../session/schema.js";
+import type { MessageInfo, SessionInfo, UserMessage } from "../session/schema.js";
 import { normalizeTitle } from "../session/title.js";
 
 /** How long a title may take; a one-shot `ode run` waits at most this long for it before exiting. */
 export const TITLE_TIMEOUT_MS = 10_000;
+
+/**
+ * The title timeout in effect: `ODE_TITLE_TIMEOUT_MS` (a positive number of milliseconds) overrides
+ * TITLE_TIMEOUT_MS, so tests and impatient loops can shorten the bounded wait of a one-shot `ode run`.
+ */
+export function titleTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.ODE_TITLE_TIMEOUT_MS);
+  return env.ODE_TITLE_TIMEOUT_MS && Number.isFinite(value) && value > 0 ? value : TITLE_TIMEOUT_MS;
+}
 
 export interface TitleTrace {
   started_at: number;
   completed_at?: number;
   success: boolean;
   applied: boolean;
+  /** The title was set by the user (`--title`, rename): nothing was generated and no request was made. */
   skipped?: boolean;
   error_message?: string;
+  /** The generated title, also when it was not applied. */
   title?: string;
   model: string;
   user_message_id: string;
@@ -30,15 +41,12 @@ Use the language of the user's message.`;
 
 /** Think-tags removed, first non-empty line, surrounding quotes trimmed, single line, at most 100 characters. */
 export function cleanTitle(raw: string): string {
-  const withoutThinking = raw.replace(/<think(?:ing)?>[\s\S]*?<\/think(?:ing)?>/gi, "").replace(/<think(?:ing)?>[\s\S]*$/i, "");
+  const withoutThinking = raw
+    .replace(/<think(?:ing)?>[\s\S]*?<\/think(?:ing)?>/gi, "")
+    .replace(/<think(?:ing)?>[\s\S]*$/i, "");
   const line = withoutThinking.split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
-  return normalizeTitle(line.trim().replace(/^["'`*]+|["'`*]+$/g, "").replace(/^title:\s*/i, ""));
-}
-
-function storeTrace(rt: Runtime, traceID: number, sessionID: string, trace: TitleTrace): void {
-  rt.store.updateTitleTrace(traceID, trace);
-  if (trace.assistant_message_id) rt.store.mergeDiagnostics(trace.assistant_message_id, { title_generation: trace });
-  publish("session.title.generated", sessionID, { trace });
+  const unlabelled = line.trim().replace(/^title:\s*/i, "");
+  return normalizeTitle(unlabelled.replace(/^["'`*“”‘’«»]+|["'`*“”‘’«»]+$/g, ""));
 }
 
 function titleModel(rt: Runtime, sessionModel: ResolvedModel): ResolvedModel {
@@ -46,9 +54,28 @@ function titleModel(rt: Runtime, sessionModel: ResolvedModel): ResolvedModel {
 }
 
 /**
+ * True when this turn's user message is the session's first prompt. Prompt-shell commands (`!cmd`, `ode shell`)
+ * store user messages too, but they are not turns: a session that began with a shell command still gets a title.
+ */
+function isFirstTurn(rt: Runtime, sessionID: string, userID: string): boolean {
+  if (rt.store.userMessageCount(sessionID) <= 1) return true;
+  // A session that already had its first turn has a trace: the common case costs one small read.
+  if (rt.store.titleTraces(sessionID).length > 0) return false;
+  return !rt.store
+    .messages(sessionID)
+    .some(({ info }) => info.role === "user" && info.id !== userID && info.agent !== "shell");
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
  * Generates the session's title in the background on its first turn. Never blocks the turn and never fails it:
- * every outcome (success, provider error, empty answer, timeout, a title the user set) leaves a durable trace.
- * The returned promise settles when the trace is final.
+ * every outcome (success, provider error, empty answer, timeout, a title the user set) leaves a durable trace,
+ * stored on the session's record when the generation starts and again when it ends, and attached to the turn's
+ * first assistant message (`info.diagnostics.title_generation`) as soon as both exist, whichever comes first.
+ * The returned promise never rejects; it settles when the trace is final, at most the title timeout after the call.
  */
 export function startTitleGeneration(
   rt: Runtime,
@@ -58,68 +85,146 @@ export function startTitleGeneration(
   text: string,
   sessionModel: ResolvedModel,
 ): Promise<void> {
-  if (rt.store.userMessageCount(session.id) > 1) return Promise.resolve();
+  try {
+    return start(rt, run, session, user, text, sessionModel);
+  } catch (error) {
+    // The store could not even record the start (session gone, database error): the turn goes on without a title.
+    log.warn("title generation not started", { sessionID: session.id, error: errorText(error) });
+    return Promise.resolve();
+  }
+}
+
+function start(
+  rt: Runtime,
+  run: ActiveRun,
+  session: SessionInfo,
+  user: UserMessage,
+  text: string,
+  sessionModel: ResolvedModel,
+): Promise<void> {
   const source = rt.store.titleSource(session.id);
-  if (source === "generated") return Promise.resolve();
-  let state: TitleGenerationState = "in_flight";
-  run.titleState = () => state;
-  let model: ResolvedModel;
+  if (source === "generated" || !isFirstTurn(rt, session.id, user.id)) return Promise.resolve();
   const trace: TitleTrace = {
     started_at: Date.now(),
     success: false,
     applied: false,
-    model: `${sessionModel.providerID}/${sessionModel.modelID}`,
+    // What the generation uses (or would use); resolved below, and kept as configured when that fails.
+    model: rt.config.small_model ?? `${sessionModel.providerID}/${sessionModel.modelID}`,
     user_message_id: user.id,
   };
   const traceID = rt.store.insertTitleTrace(session.id, trace);
-  const finish = (patch: Partial<TitleTrace>) => {
+  let state: TitleGenerationState = "in_flight";
+  run.titleState = () => state;
+  let done = false;
+  let listening = true;
+
+  const attach = () => {
+    if (trace.assistant_message_id) rt.store.mergeDiagnostics(trace.assistant_message_id, { title_generation: { ...trace } });
+  };
+  // The turn's first assistant message may be created before or after the generation ends: attach the trace to
+  // it the moment it appears (event-driven, no polling), and stop listening when the run ends without one.
+  const unsubscribe = subscribe((event) => {
+    if (event.sessionID !== session.id) return;
+    if (event.type === "run.finished" && event.properties.runID === run.id) {
+      stopListening();
+      return;
+    }
+    if (event.type !== "message.updated") return;
+    const info = event.properties.info as MessageInfo | undefined;
+    if (info?.role !== "assistant" || info.parentID !== user.id) return;
+    stopListening();
+    trace.assistant_message_id = info.id;
+    guarded("attaching the title trace failed", () => {
+      if (done) rt.store.updateTitleTrace(traceID, trace);
+      attach();
+    });
+  });
+  function stopListening() {
+    if (!listening) return;
+    listening = false;
+    unsubscribe();
+  }
+  // Writes after the turn must never take the process down (a session deleted meanwhile, a store closed early).
+  function guarded(what: string, write: () => void) {
+    try {
+      write();
+    } catch (error) {
+      log.warn(what, { sessionID: session.id, error: errorText(error) });
+    }
+  }
+
+  const finish = (patch: Partial<TitleTrace>, nextState: TitleGenerationState, warning?: string) => {
+    state = nextState;
+    done = true;
     Object.assign(trace, patch, { completed_at: Date.now() });
     const first = run.assistantMessageIDs[0];
-    if (first) trace.assistant_message_id = first;
-    storeTrace(rt, traceID, session.id, trace);
+    if (first && !trace.assistant_message_id) {
+      trace.assistant_message_id = first;
+      stopListening();
+    }
+    if (warning) log.warn(warning, { sessionID: session.id, error: trace.error_message });
+    guarded("storing the title trace failed", () => {
+      rt.store.updateTitleTrace(traceID, trace);
+      attach();
+    });
+    publish("session.title.generated", session.id, { trace: { ...trace } });
   };
+
   if (source === "user") {
-    state = "skipped";
-    finish({ skipped: true });
+    finish({ skipped: true }, "skipped");
     return Promise.resolve();
   }
+  let model: ResolvedModel;
   try {
     model = titleModel(rt, sessionModel);
     trace.model = `${model.providerID}/${model.modelID}`;
   } catch (error) {
-    state = "failed_before_abort";
-    finish({ error_message: (error as Error).message });
-    log.warn("title generation failed", { sessionID: session.id, error: (error as Error).message });
+    finish({ error_message: errorText(error) }, "failed_before_abort", "title generation failed");
     return Promise.resolve();
   }
+
+  const timeoutMs = titleTimeoutMs(rt.env);
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  // The bound holds even for a provider that ignores its abort signal.
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`title generation timed out after ${timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  const generate = generateText({
+    model: model.language,
+    system: SYSTEM,
+    messages: [{ role: "user", content: text }],
+    maxRetries: 0,
+    abortSignal: controller.signal,
+  });
+  generate.catch(() => {});
   return (async () => {
     try {
-      const result = await generateText({
-        model: model.language,
-        system: SYSTEM,
-        messages: [{ role: "user", content: text }],
-        maxRetries: 0,
-        abortSignal: AbortSignal.timeout(TITLE_TIMEOUT_MS),
-      });
+      const result = await Promise.race([generate, timeout]);
       const title = cleanTitle(result.text);
       if (!title) throw new Error("the title model answered with an empty title");
       let applied = false;
       let storeError: string | undefined;
       try {
         applied = rt.store.applyGeneratedTitle(session.id, title);
+        if (!applied && !rt.store.findSession(session.id)) storeError = "the session was deleted";
       } catch (error) {
-        storeError = `storing the title failed: ${(error as Error).message}`;
+        storeError = `storing the title failed: ${errorText(error)}`;
       }
-      state = "completed_before_abort";
-      finish({ success: true, applied, title, ...(storeError ? { error_message: storeError } : {}) });
+      finish(
+        { success: true, applied, title, ...(storeError ? { error_message: storeError } : {}) },
+        "completed_before_abort",
+        storeError ? "generated title not stored" : undefined,
+      );
     } catch (error) {
-      const message =
-        (error as Error).name === "TimeoutError" || (error as Error).name === "AbortError"
-          ? `title generation timed out after ${TITLE_TIMEOUT_MS} ms`
-          : (error as Error).message;
-      state = "failed_before_abort";
-      finish({ success: false, error_message: message });
-      log.warn("title generation failed", { sessionID: session.id, error: message });
+      const message = controller.signal.aborted ? errorText(controller.signal.reason) : errorText(error);
+      finish({ success: false, error_message: message }, "failed_before_abort", "title generation failed");
+    } finally {
+      clearTimeout(timer);
     }
-  })();
+  })().catch((error: unknown) => log.warn("title generation failed", { sessionID: session.id, error: errorText(error) }));
 }

@@ -4,6 +4,8 @@ import fs from "node:fs";
 export type KillMode = "soft" | "hard";
 
 export const KILL_GRACE_MS = 3000;
+/** How long output pipes held open by background children are waited on after the shell exits. */
+const PIPE_GRACE_MS = 200;
 
 export interface CommandOptions {
   cwd: string;
@@ -129,22 +131,29 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
     };
     child.on("exit", (exitCode, signal) => {
       cleanup();
-      const finish = () => resolve({ exitCode, signal, timedOut, interrupted });
-      // Background children may hold the pipes open after the shell exits; do not wait on them forever.
-      const pipesClosed = new Promise<void>((done) => {
-        let open = 2;
-        const closed = () => --open === 0 && done();
-        if (child.stdout.readableEnded) closed();
-        else child.stdout.once("close", closed);
-        if (child.stderr.readableEnded) closed();
-        else child.stderr.once("close", closed);
-      });
-      const settle = Promise.race([pipesClosed, new Promise((r) => setTimeout(r, 200))]);
-      void Promise.all([settle, killing]).then(() => {
+      const finish = () => {
         child.stdout.destroy();
         child.stderr.destroy();
-        finish();
-      });
+        resolve({ exitCode, signal, timedOut, interrupted });
+      };
+      // Background children may hold the pipes open after the shell exits; wait for them at most PIPE_GRACE_MS.
+      // Usually both have ended by now: then no timer is armed and nothing is awaited.
+      const open = [child.stdout, child.stderr].filter((pipe) => !pipe.readableEnded);
+      const pipesClosed =
+        open.length === 0
+          ? undefined
+          : new Promise<void>((done) => {
+              let left = open.length;
+              const grace = setTimeout(done, PIPE_GRACE_MS);
+              const closed = () => {
+                if (--left > 0) return;
+                clearTimeout(grace);
+                done();
+              };
+              for (const pipe of open) pipe.once("close", closed);
+            });
+      if (!pipesClosed && !killing) finish();
+      else void Promise.all([pipesClosed, killing]).then(finish);
     });
   });
 }
