@@ -1,7 +1,7 @@
 import { streamText, tool, type LanguageModelUsage, type ToolSet } from "ai";
 import { publish } from "../bus.js";
 import { newId } from "../ids.js";
-import { pickModelName, resolveModel, type ResolvedModel } from "../provider/provider.js";
+import { loadModel, modelSpec, pickModelName, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import { ABORTED_MESSAGE } from "../session/abort.js";
 import { SessionNotFoundError } from "../session/errors.js";
@@ -265,7 +265,7 @@ function assistantMessage(
  */
 export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptResult> {
   const session = rt.store.getSession(input.sessionID);
-  const model = resolveModel(rt.config, pickModelName(rt.config, input.model, rt.env), rt.env);
+  const spec = modelSpec(rt.config, pickModelName(rt.config, input.model, rt.env), rt.env);
   const run = rt.runs.start(session.id, "prompt");
   const timer =
     input.timeoutMs === undefined
@@ -280,7 +280,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
     role: "user",
     time: { created: Date.now() },
     agent: "build",
-    model: { providerID: model.providerID, modelID: model.modelID },
+    model: { providerID: spec.providerID, modelID: spec.modelID },
   };
   let outcome: RunOutcome = "completed";
   let error: MessageError | undefined;
@@ -289,6 +289,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
   let titleDone: Promise<void> = Promise.resolve();
   try {
     rt.store.transaction(() => recordUserMessage(rt, run, user, input.text, input.text));
+    const model = await loadModel(spec);
     titleDone = startTitleGeneration(rt, run, session, user, input.text, model);
     // Let a cancel that arrived with the prompt (an HTTP abort, a signal) land before the model is called; such a
     // run ends in phase `queued`, with no assistant message.
@@ -339,7 +340,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
     }
   } catch (thrown) {
     outcome = run.interrupt ? "aborted" : "error";
-    error = toMessageError(thrown, model.providerID);
+    error = toMessageError(thrown, spec.providerID);
     throw thrown;
   } finally {
     if (timer) clearTimeout(timer);

@@ -49,7 +49,7 @@ export function cleanTitle(raw: string): string {
   return normalizeTitle(unlabelled.replace(/^["'`*“”‘’«»]+|["'`*“”‘’«»]+$/g, ""));
 }
 
-function titleModel(rt: Runtime, sessionModel: ResolvedModel): ResolvedModel {
+function titleModel(rt: Runtime, sessionModel: ResolvedModel): Promise<ResolvedModel> | ResolvedModel {
   return rt.config.small_model ? resolveModel(rt.config, rt.config.small_model, rt.env) : sessionModel;
 }
 
@@ -174,15 +174,27 @@ function start(
     finish({ skipped: true }, "skipped");
     return Promise.resolve();
   }
+  return generateTitle(rt, session.id, sessionModel, text, trace, finish).catch((error: unknown) =>
+    log.warn("title generation failed", { sessionID: session.id, error: errorText(error) }),
+  );
+}
+
+async function generateTitle(
+  rt: Runtime,
+  sessionID: string,
+  sessionModel: ResolvedModel,
+  text: string,
+  trace: TitleTrace,
+  finish: (patch: Partial<TitleTrace>, nextState: TitleGenerationState, warning?: string) => void,
+): Promise<void> {
   let model: ResolvedModel;
   try {
-    model = titleModel(rt, sessionModel);
+    model = await titleModel(rt, sessionModel);
     trace.model = `${model.providerID}/${model.modelID}`;
   } catch (error) {
     finish({ error_message: errorText(error) }, "failed_before_abort", "title generation failed");
-    return Promise.resolve();
+    return;
   }
-
   const timeoutMs = titleTimeoutMs(rt.env);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -202,29 +214,27 @@ function start(
     abortSignal: controller.signal,
   });
   generate.catch(() => {});
-  return (async () => {
+  try {
+    const result = await Promise.race([generate, timeout]);
+    const title = cleanTitle(result.text);
+    if (!title) throw new Error("the title model answered with an empty title");
+    let applied = false;
+    let storeError: string | undefined;
     try {
-      const result = await Promise.race([generate, timeout]);
-      const title = cleanTitle(result.text);
-      if (!title) throw new Error("the title model answered with an empty title");
-      let applied = false;
-      let storeError: string | undefined;
-      try {
-        applied = rt.store.applyGeneratedTitle(session.id, title);
-        if (!applied && !rt.store.findSession(session.id)) storeError = "the session was deleted";
-      } catch (error) {
-        storeError = `storing the title failed: ${errorText(error)}`;
-      }
-      finish(
-        { success: true, applied, title, ...(storeError ? { error_message: storeError } : {}) },
-        "completed_before_abort",
-        storeError ? "generated title not stored" : undefined,
-      );
+      applied = rt.store.applyGeneratedTitle(sessionID, title);
+      if (!applied && !rt.store.findSession(sessionID)) storeError = "the session was deleted";
     } catch (error) {
-      const message = controller.signal.aborted ? errorText(controller.signal.reason) : errorText(error);
-      finish({ success: false, error_message: message }, "failed_before_abort", "title generation failed");
-    } finally {
-      clearTimeout(timer);
+      storeError = `storing the title failed: ${errorText(error)}`;
     }
-  })().catch((error: unknown) => log.warn("title generation failed", { sessionID: session.id, error: errorText(error) }));
+    finish(
+      { success: true, applied, title, ...(storeError ? { error_message: storeError } : {}) },
+      "completed_before_abort",
+      storeError ? "generated title not stored" : undefined,
+    );
+  } catch (error) {
+    const message = controller.signal.aborted ? errorText(controller.signal.reason) : errorText(error);
+    finish({ success: false, error_message: message }, "failed_before_abort", "title generation failed");
+  } finally {
+    clearTimeout(timer);
+  }
 }

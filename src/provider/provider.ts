@@ -1,12 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
-import { createAnthropic } from "@ai-sdk/anthropic";
-import { createOpenAI } from "@ai-sdk/openai";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { LanguageModelV3 } from "@ai-sdk/provider";
 import type { Config, ProviderConfig } from "../config/config.js";
 import { ConfigError } from "../session/errors.js";
-import { createScriptedModel, scriptSchema } from "./scripted.js";
+import { scriptSchema, type Script } from "./scripted.js";
 
 export interface ResolvedModel {
   providerID: string;
@@ -60,7 +57,14 @@ function loadScript(id: string, config: Config, script: unknown) {
   return parsed.data;
 }
 
-export function resolveModel(config: Config, name: string, env: NodeJS.ProcessEnv = process.env): ResolvedModel {
+/** A model checked against the config (names, keys, URLs, script), not yet built. */
+export type ModelSpec =
+  | { providerID: string; modelID: string; type: "openai" | "anthropic"; apiKey: string; baseURL?: string }
+  | { providerID: string; modelID: string; type: "openai-compatible"; baseURL: string; apiKey?: string }
+  | { providerID: string; modelID: string; type: "scripted"; script: Script };
+
+/** Validates `provider/model` against the config synchronously, so a misconfiguration fails before a run starts. */
+export function modelSpec(config: Config, name: string, env: NodeJS.ProcessEnv = process.env): ModelSpec {
   const slash = name.indexOf("/");
   if (slash <= 0 || slash === name.length - 1) {
     throw new ConfigError(`model "${name}" must be written provider/model, e.g. openai/gpt-4.1`);
@@ -71,33 +75,49 @@ export function resolveModel(config: Config, name: string, env: NodeJS.ProcessEn
   const options = provider?.options ?? {};
   const type = providerType(providerID, provider);
   switch (type) {
-    case "openai": {
-      const apiKey = options.apiKey ?? env.OPENAI_API_KEY;
-      if (!apiKey) throw new ConfigError(`provider ${providerID}: set OPENAI_API_KEY or provider.${providerID}.options.apiKey`);
-      return { providerID, modelID, language: createOpenAI({ apiKey, baseURL: options.baseURL })(modelID) };
-    }
+    case "openai":
     case "anthropic": {
-      const apiKey = options.apiKey ?? env.ANTHROPIC_API_KEY;
-      if (!apiKey) {
-        throw new ConfigError(`provider ${providerID}: set ANTHROPIC_API_KEY or provider.${providerID}.options.apiKey`);
-      }
-      return { providerID, modelID, language: createAnthropic({ apiKey, baseURL: options.baseURL })(modelID) };
+      const keyVar = type === "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY";
+      const apiKey = options.apiKey ?? env[keyVar];
+      if (!apiKey) throw new ConfigError(`provider ${providerID}: set ${keyVar} or provider.${providerID}.options.apiKey`);
+      return { providerID, modelID, type, apiKey, baseURL: options.baseURL };
     }
-    case "openai-compatible": {
+    case "openai-compatible":
       if (!options.baseURL) {
         throw new ConfigError(
           `provider ${providerID} is not configured: add provider.${providerID}.options.baseURL to ode.json (e.g. http://127.0.0.1:11434/v1 for Ollama)`,
         );
       }
-      const factory = createOpenAICompatible({
-        name: providerID,
-        baseURL: options.baseURL,
-        apiKey: options.apiKey,
-        includeUsage: true,
-      });
+      return { providerID, modelID, type, baseURL: options.baseURL, apiKey: options.apiKey };
+    case "scripted":
+      return { providerID, modelID, type, script: loadScript(providerID, config, options.script) };
+  }
+}
+
+/** Each provider's SDK is loaded only when a model of its type is used, so a run pays for one, not all. */
+export async function loadModel(spec: ModelSpec): Promise<ResolvedModel> {
+  const { providerID, modelID } = spec;
+  switch (spec.type) {
+    case "openai": {
+      const { createOpenAI } = await import("@ai-sdk/openai");
+      return { providerID, modelID, language: createOpenAI({ apiKey: spec.apiKey, baseURL: spec.baseURL })(modelID) };
+    }
+    case "anthropic": {
+      const { createAnthropic } = await import("@ai-sdk/anthropic");
+      return { providerID, modelID, language: createAnthropic({ apiKey: spec.apiKey, baseURL: spec.baseURL })(modelID) };
+    }
+    case "openai-compatible": {
+      const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
+      const factory = createOpenAICompatible({ name: providerID, baseURL: spec.baseURL, apiKey: spec.apiKey, includeUsage: true });
       return { providerID, modelID, language: factory.chatModel(modelID) };
     }
-    case "scripted":
-      return { providerID, modelID, language: createScriptedModel(loadScript(providerID, config, options.script), modelID) };
+    case "scripted": {
+      const { createScriptedModel } = await import("./scripted.js");
+      return { providerID, modelID, language: createScriptedModel(spec.script, modelID) };
+    }
   }
+}
+
+export async function resolveModel(config: Config, name: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedModel> {
+  return loadModel(modelSpec(config, name, env));
 }

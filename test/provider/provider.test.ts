@@ -13,7 +13,7 @@ describe("model resolution", () => {
     expect(() => pickModelName(bare, undefined, {})).toThrow(/no model is configured/);
   });
 
-  it("builds real AI SDK models for each provider type", () => {
+  it("builds real AI SDK models for each provider type", async () => {
     const config: Config = {
       providerDirs: {},
       provider: {
@@ -23,18 +23,18 @@ describe("model resolution", () => {
     };
     const env = { OPENAI_API_KEY: "sk-test", ANTHROPIC_API_KEY: "sk-ant-test" };
     for (const name of ["openai/gpt-4.1", "anthropic/claude-sonnet-4-5", "ollama/llama3.2", "demo/anything"]) {
-      const model = resolveModel(config, name, env);
+      const model = await resolveModel(config, name, env);
       expect(model.language.specificationVersion).toBe("v3");
       expect(`${model.providerID}/${model.modelID}`).toBe(name);
     }
   });
 
-  it("says what is missing for a provider that cannot be used", () => {
-    expect(() => resolveModel(bare, "openai/gpt-4.1", {})).toThrow(/OPENAI_API_KEY/);
-    expect(() => resolveModel(bare, "anthropic/x", {})).toThrow(/ANTHROPIC_API_KEY/);
-    expect(() => resolveModel(bare, "ollama/llama3.2", {})).toThrow(/provider\.ollama\.options\.baseURL/);
-    expect(() => resolveModel(bare, "no-slash", {})).toThrow(/provider\/model/);
+  it("says what is missing for a provider that cannot be used", async () => {
+    await expect(resolveModel(bare, "openai/gpt-4.1", {})).rejects.toThrow(/OPENAI_API_KEY/);
+    await expect(resolveModel(bare, "anthropic/x", {})).rejects.toThrow(/ANTHROPIC_API_KEY/);
+    await expect(resolveModel(bare, "ollama/llama3.2", {})).rejects.toThrow(/provider\.ollama\.options\.baseURL/);
+    await expect(resolveModel(bare, "no-slash", {})).rejects.toThrow(/provider\/model/);
     const badScript: Config = { providerDirs: {}, provider: { demo: { type: "scripted", options: { script: { steps: "x" } } } } };
-    expect(() => resolveModel(badScript, "demo/x", {})).toThrow(/provider demo: script: steps/);
+    await expect(resolveModel(badScript, "demo/x", {})).rejects.toThrow(/provider demo: script: steps/);
   });
 });
