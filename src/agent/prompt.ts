@@ -68,9 +68,12 @@ function addTokens(a: Tokens, b: Tokens): Tokens {
   };
 }
 
+type TextLikePart = Extract<Part, { type: "text" | "reasoning" }>;
+
 /** One step: one model call, streamed into parts of its own assistant message, with the tools it called. */
 class Step {
-  private readonly parts = new Map<string, Part>();
+  /** Text and reasoning parts by stream block; a provider may reuse a block id across the two kinds. */
+  private readonly textParts = new Map<string, TextLikePart>();
   private readonly toolParts = new Map<string, ToolPart>();
   /** Tool executions still settling; an abort ends the stream before they have killed their processes. */
   readonly executions = new Set<Promise<unknown>>();
@@ -125,29 +128,29 @@ class Step {
     });
   }
 
-  textPart(id: string, type: "text" | "reasoning"): Part & { text: string } {
-    let part = this.parts.get(id) as (Part & { text: string }) | undefined;
-    if (!part) {
-      part = { ...this.base(), type, text: "", time: { start: Date.now() } } as Part & { text: string };
-      this.parts.set(id, part);
-      this.save(part);
-    }
+  textPart(id: string, type: TextLikePart["type"]): TextLikePart {
+    const key = `${type}:${id}`;
+    const existing = this.textParts.get(key);
+    if (existing) return existing;
+    const part: TextLikePart = { ...this.base(), type, text: "", time: { start: Date.now() } };
+    this.textParts.set(key, part);
+    this.save(part);
     return part;
   }
 
-  delta(id: string, type: "text" | "reasoning", delta: string): void {
+  delta(id: string, type: TextLikePart["type"], delta: string): void {
     const part = this.textPart(id, type);
     part.text += delta;
     if (type === "text") this.text += delta;
     publish("message.part.delta", this.message.sessionID, { messageID: this.message.id, partID: part.id, partType: type, delta });
   }
 
-  endText(id: string, type: "text" | "reasoning"): void {
-    const part = this.textPart(id, type);
-    (part as { time?: { start: number; end?: number } }).time = {
-      start: (part as { time?: { start: number } }).time?.start ?? Date.now(),
-      end: Date.now(),
-    };
+  endText(id: string, type: TextLikePart["type"]): void {
+    this.closeText(this.textPart(id, type));
+  }
+
+  private closeText(part: TextLikePart): void {
+    part.time = { start: part.time?.start ?? Date.now(), end: Date.now() };
     this.save(part);
   }
 
@@ -185,10 +188,7 @@ class Step {
       };
       this.save(part);
     }
-    for (const part of this.parts.values()) {
-      const timed = part as { time?: { start: number; end?: number } };
-      if (timed.time && timed.time.end === undefined) this.endText(part.id, part.type as "text");
-    }
+    for (const part of this.textParts.values()) if (part.time?.end === undefined) this.closeText(part);
   }
 }
 

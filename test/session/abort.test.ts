@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { prompt } from "../../src/agent/prompt.js";
+import { subscribe } from "../../src/bus.js";
 import { runShell } from "../../src/agent/shell.js";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
@@ -193,6 +194,26 @@ describe("abort provenance", () => {
     }
     rt.close();
   }, 60_000);
+
+  it("during streamed text: the partial text part is closed, not duplicated", async () => {
+    const model = await startModel([{ text: "first words then more words and the end", chunkDelayMs: 1500 }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    let streamed = false;
+    const unsubscribe = subscribe((e) => (streamed ||= e.type === "message.part.delta" && e.sessionID === session.id));
+    const running = prompt(rt, { sessionID: session.id, text: "talk" });
+    await waitFor(() => streamed);
+    unsubscribe();
+    rt.runs.cancel(session.id, { source: "user", via: "esc" });
+    const result = await running;
+    expect(result.outcome).toBe("aborted");
+    const parts = assistantOf(rt, session.id, result.assistantMessageIDs[0]!).parts.filter((p) => p.type === "text");
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toMatchObject({ type: "text", time: { end: expect.any(Number) } });
+    expect((parts[0] as { text: string }).text.length).toBeGreaterThan(0);
+    rt.close();
+  });
 
   it("a run timeout aborts with source timeout", async () => {
     const project = makeProject(scriptedConfig({ title: "t", steps: [{ delay_ms: 60_000, text: "never" }] }));
