@@ -65,20 +65,25 @@ const MIGRATIONS: string[] = [
 export function openDatabase(dir: string): DB {
   fs.mkdirSync(dir, { recursive: true });
   const db = new Database(path.join(dir, "ode.db"));
+  // Several ode processes (a run and `ode session abort`) share one file; wait for a writer instead of failing.
+  db.pragma("busy_timeout = 5000");
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
-  // Several ode processes (a run and `ode session abort`) share one file; wait for a writer instead of failing.
-  db.pragma("busy_timeout = 5000");
   migrate(db);
   return db;
 }
 
+function schemaVersion(db: DB): number {
+  return db.pragma("user_version", { simple: true }) as number;
+}
+
 function migrate(db: DB): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  if (current >= MIGRATIONS.length) return;
+  if (schemaVersion(db) >= MIGRATIONS.length) return;
+  // Several processes may open a new data directory at once (parallel loops): read the version again under the
+  // write lock, so only the first applies each migration.
   db.transaction(() => {
-    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    for (let v = schemaVersion(db); v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
     db.pragma(`user_version = ${MIGRATIONS.length}`);
   }).immediate();
 }

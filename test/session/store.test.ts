@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { emptyTokens, type AssistantMessage } from "../../src/session/schema.js";
 import { Store } from "../../src/session/store.js";
 import { newId } from "../../src/ids.js";
-import { tempDir } from "../support/ode.js";
+import { makeProject, runOde, tempDir } from "../support/ode.js";
 
 describe("store", () => {
   it("the loop's message updates never clobber diagnostics another writer stored meanwhile", () => {
@@ -56,5 +56,11 @@ describe("store", () => {
     expect(runsB.start(session.id, "shell").kind).toBe("shell");
     a.close();
     b.close();
+  });
+
+  it("several processes opening a new data directory at once all succeed", async () => {
+    const project = makeProject();
+    const results = await Promise.all(Array.from({ length: 8 }, () => runOde(project, ["session", "list"])));
+    expect(results.map((r) => [r.code, r.stderr])).toEqual(results.map(() => [0, ""]));
   });
 });
