@@ -300,7 +300,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
       const message = assistantMessage(session.id, user.id, model, session.directory);
       rt.store.addMessage(message);
       rt.runs.addAssistantMessage(run, message.id);
-      run.phase = "model";
+      run.stage = "model";
       const step = new Step(rt, run, message);
       const result = streamText({
         model: model.language,

@@ -60,7 +60,6 @@ export async function runShell(rt: Runtime, input: ShellInput): Promise<ShellRes
     rt.runs.addAssistantMessage(run, assistant.id);
     rt.store.upsertPart(part);
   });
-  run.phase = "shell";
   let outcome: RunOutcome = "completed";
   let output = "";
   let exitCode: number | null = null;

@@ -24,10 +24,7 @@ export async function runToolCall(
   const start = Date.now();
   part.state = { status: "running", input, time: { start } };
   rt.store.upsertPart(part);
-  const previousPhase = run.phase;
-  run.phase = phase;
-  run.toolCallID = part.callID;
-  run.toolSignalActive = true;
+  run.activeCalls.set(part.callID, phase);
   try {
     const result = await def.execute(input, {
       sessionID: part.sessionID,
@@ -50,6 +47,11 @@ export async function runToolCall(
     return result;
   } catch (error) {
     const interrupted = error instanceof ToolInterruptedError;
+    // The tool stopped because its own abort signal fired: that is how the cancel reached it.
+    if (interrupted && run.interrupt && !run.interrupt.via_ctx_abort) {
+      run.interrupt.via_ctx_abort = true;
+      rt.runs.writeInterrupt(run);
+    }
     part.state = {
       status: "error",
       input,
@@ -60,8 +62,6 @@ export async function runToolCall(
     rt.store.upsertPart(part);
     throw error;
   } finally {
-    run.toolSignalActive = false;
-    run.toolCallID = undefined;
-    run.phase = previousPhase;
+    run.activeCalls.delete(part.callID);
   }
 }

@@ -35,10 +35,10 @@ export interface RunRow {
 /** The live state of a run in the process that owns it. */
 export class ActiveRun {
   readonly controller = new AbortController();
-  phase: RunPhase = "queued";
-  toolCallID?: string;
-  /** True while a tool or shell command listens on its own abort signal. */
-  toolSignalActive = false;
+  /** Where the run is when no tool call is running: before its first assistant message, or with the model. */
+  stage: "queued" | "model" = "queued";
+  /** Tool calls (or the prompt-shell command) running now, oldest first; a step may run several at once. */
+  readonly activeCalls = new Map<string, "tool" | "shell">();
   userMessageID?: string;
   readonly assistantMessageIDs: string[] = [];
   interrupt?: AbortDiagnostic;
@@ -57,6 +57,16 @@ export class ActiveRun {
 
   get currentAssistantID(): string | undefined {
     return this.assistantMessageIDs.at(-1);
+  }
+
+  /** The oldest running tool call: the one a cancel is attributed to. */
+  get activeCall(): { id: string; phase: "tool" | "shell" } | undefined {
+    for (const [id, phase] of this.activeCalls) return { id, phase };
+    return undefined;
+  }
+
+  get phase(): RunPhase {
+    return this.activeCall?.phase ?? this.stage;
   }
 }
 
@@ -206,7 +216,8 @@ export class Runs {
       this.stmt.countCancel.run(run.id);
       return { cancelled: true, runID: run.id, cause: false };
     }
-    const messageID = run.phase === "queued" ? undefined : run.currentAssistantID;
+    const messageID = run.currentAssistantID;
+    const call = run.activeCall;
     const diagnostic: AbortDiagnostic = {
       recorded_at: Date.now(),
       run_id: run.id,
@@ -215,9 +226,10 @@ export class Runs {
       mode: meta.mode,
       ...(meta.reason !== undefined ? { reason: meta.reason } : {}),
       ...(meta.via !== undefined ? { via: meta.via } : {}),
-      via_ctx_abort: run.toolSignalActive,
+      // Becomes true when a running tool reports that the cancel reached it through its own abort signal.
+      via_ctx_abort: false,
       phase: run.phase,
-      ...(run.toolCallID ? { tool_call_id: run.toolCallID } : {}),
+      ...(call ? { tool_call_id: call.id } : {}),
       title_generation_state: run.titleState(),
     };
     run.interrupt = diagnostic;

@@ -78,7 +78,7 @@ describe("ode run --attach URL", () => {
     const server = await startServer(mockConfig(model.baseURL));
     const { body: session } = await server.api("POST", "/session");
     const attached = attach(server.url, { message: "sleep", sessionID: session.id });
-    await waitFor(() => server.rt.runs.get(session.id)?.toolSignalActive);
+    await waitFor(() => server.rt.runs.get(session.id)?.activeCall);
     await expect(runAttached(server.url, { message: "again", sessionID: session.id, format: "text" })).rejects.toMatchObject({
       status: 409,
       message: expect.stringMatching(/is busy/),

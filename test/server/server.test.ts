@@ -154,7 +154,7 @@ describe("ode server: runs and aborts over HTTP", () => {
     const server = await startServer(mockConfig(model.baseURL));
     const { body: session } = await server.api("POST", "/session");
     const shell = server.api("POST", `/session/${session.id}/shell`, { command: "sleep 30" });
-    await waitFor(() => server.rt.runs.get(session.id)?.toolSignalActive);
+    await waitFor(() => server.rt.runs.get(session.id)?.activeCall);
     const start = Date.now();
     await server.shutdown({ source: "shutdown", via: "SIGTERM" });
     expect(Date.now() - start).toBeLessThan(4000);
@@ -347,7 +347,7 @@ describe("ode server: abort diagnostic fields", () => {
     const server = await startServer(mockConfig(model.baseURL));
     const { body: session } = await server.api("POST", "/session");
     await server.api("POST", `/session/${session.id}/prompt_async`, { text: "sleep" });
-    await waitFor(() => server.rt.runs.get(session.id)?.toolSignalActive);
+    await waitFor(() => server.rt.runs.get(session.id)?.activeCall);
     const first = await server.api("POST", `/session/${session.id}/abort`, { reason: "enough" });
     const second = await server.api("POST", `/session/${session.id}/abort`, { reason: "again", mode: "hard" });
     expect(first.body).toMatchObject({ aborted: true, cause: true });

@@ -91,6 +91,39 @@ describe("abort provenance", () => {
     rt.close();
   });
 
+  it("with two tool calls in one step, the abort names the call still running", async () => {
+    const project = makeProject(
+      scriptedConfig({
+        title: "t",
+        steps: [
+          {
+            tool_calls: [
+              { name: "bash", input: { command: "echo $$ > pgid.txt; sleep 1000" } },
+              { name: "bash", input: { command: "true" } },
+            ],
+          },
+          { text: "never" },
+        ],
+      }),
+    );
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    const running = prompt(rt, { sessionID: session.id, text: "two at once" });
+    await blockedGroup(project);
+    await waitFor(() => rt.runs.get(session.id)?.activeCalls.size === 1);
+    rt.runs.cancel(session.id, { source: "api" });
+    const result = await running;
+    const { info, parts } = assistantOf(rt, session.id, result.assistantMessageIDs[0]!);
+    const sleeper = parts.find((p): p is ToolPart => p.type === "tool" && JSON.stringify(p.state.input).includes("sleep"))!;
+    expect((info as AssistantMessage).diagnostics!.abort).toMatchObject({
+      phase: "tool",
+      tool_call_id: sleeper.callID,
+      via_ctx_abort: true,
+    });
+    expect(sleeper.state).toMatchObject({ status: "error", metadata: { interrupted: true } });
+    rt.close();
+  });
+
   it("hard mode kills a command that ignores SIGTERM at once", async () => {
     const project = makeProject(blockingBash(`trap "" TERM; sleep 1000 & wait; sleep 1000`));
     const rt = runtimeFor(project);
