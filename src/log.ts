@@ -1,12 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
+import { ensureDir } from "./config/paths.js";
 
 let file: string | undefined;
 
 /** Log lines go to `<dataDir>/log/ode.log`; stdout and stderr stay for the user's output. */
 export function initLog(dataDir: string): void {
   const dir = path.join(dataDir, "log");
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   file = path.join(dir, "ode.log");
 }
 

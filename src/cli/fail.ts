@@ -10,6 +10,12 @@ export function fail(error: unknown): never {
     process.stderr.write(`ode: database error: ${error.message}\n`);
     process.exit(1);
   }
+  const sys = error as NodeJS.ErrnoException;
+  if (sys instanceof Error && typeof sys.code === "string" && sys.syscall) {
+    // A file or directory ode was told to use (output file, data directory) cannot be used: say which and why.
+    process.stderr.write(`ode: cannot ${sys.syscall} ${sys.path ?? ""}: ${sys.code}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`ode: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 }

@@ -87,7 +87,10 @@ export function registerRun(program: Command): void {
         const { createRuntime } = await import("../runtime.js");
         const { prompt } = await import("../agent/prompt.js");
         const { renderEvents } = await import("./render.js");
+        const { modelSpec, pickModelName } = await import("../provider/provider.js");
         const rt = createRuntime();
+        // A misconfigured model fails here, before a session is created for a run that cannot start.
+        modelSpec(rt.config, pickModelName(rt.config, opts.model, rt.env), rt.env);
         const session = pickSession(rt, opts);
         const stopRender = renderEvents(opts.format, () => session.id);
         const unwire = wireSignals(rt, session.id);

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -11,4 +12,21 @@ export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
 export function globalConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
   return path.join(base, "ode");
+}
+
+/**
+ * `mkdir -p` that fails instead of spinning: Node 20's recursive mkdirSync loops forever under /proc, where a
+ * mkdir fails with ENOENT although the parent exists.
+ */
+export function ensureDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" && fs.statSync(dir).isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (code !== "ENOENT" || parent === dir || fs.existsSync(parent)) throw error;
+    ensureDir(parent);
+    fs.mkdirSync(dir);
+  }
 }

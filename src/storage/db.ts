@@ -1,6 +1,6 @@
-import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { ensureDir } from "../config/paths.js";
 
 export type DB = Database.Database;
 
@@ -63,7 +63,7 @@ const MIGRATIONS: string[] = [
 ];
 
 export function openDatabase(dir: string): DB {
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const db = new Database(path.join(dir, "ode.db"));
   // Several ode processes (a run and `ode session abort`) share one file; wait for a writer instead of failing.
   db.pragma("busy_timeout = 5000");

@@ -106,6 +106,14 @@ describe("ode run against a loopback OpenAI-compatible model", () => {
     expect(result.stderr).toContain("OPENAI_API_KEY");
   });
 
+  it("a run that cannot start leaves no empty session behind", async () => {
+    const project = makeProject();
+    const result = await runOde(project, ["run", "-m", "nowhere/model", "hello"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("provider nowhere is not configured");
+    expect((await runOde(project, ["session", "list", "--format", "json"])).stdout.trim()).toBe("[]");
+  });
+
   it("rejects a malformed ode.json with the file and field named", async () => {
     const project = makeProject({ model: 42 });
     const result = await runOde(project, ["run", "hello"]);

@@ -37,3 +37,24 @@ describe("ode session", () => {
     },
   );
 });
+
+describe("unusable paths", () => {
+  it("a data directory that cannot be created is one clear line, not a stack trace or a hang", async () => {
+    const project = makeProject();
+    for (const dataDir of ["/proc/ode-cannot-exist", "/etc/hostname/ode"]) {
+      const result = await runOde(project, ["session", "list"], { env: { ODE_DATA_DIR: dataDir } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(new RegExp(`^ode: cannot mkdir ${dataDir}\\S*: E[A-Z]+\\n$`));
+    }
+  });
+
+  it("an export to a directory that does not exist says so", async () => {
+    const project = makeProject();
+    const store = Store.open(project.dataDir);
+    const session = store.createSession({ directory: project.dir });
+    store.close();
+    const result = await runOde(project, ["export", session.id, "-o", "/nonexistent-dir/x.json"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("ode: cannot open /nonexistent-dir/x.json: ENOENT\n");
+  });
+});
