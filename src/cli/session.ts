@@ -90,9 +90,10 @@ export function registerSession(program: Command): void {
     .command("delete")
     .description("delete a session with its messages and runs")
     .argument("<id>")
+    .option("--force", "delete it even while a run is working in it (that run then fails)")
     .action(
-      action(async (id: string) => {
-        (await runtime()).store.deleteSession(id);
+      action(async (id: string, opts: { force?: boolean }) => {
+        (await runtime()).runs.deleteSession(id, opts);
         process.stdout.write(`deleted ${id}\n`);
       }),
     );

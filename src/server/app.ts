@@ -9,7 +9,7 @@ import { sanitizeExport } from "../export/sanitize.js";
 import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
-import { InvalidInputError, OdeError, SessionBusyError } from "../session/errors.js";
+import { InvalidInputError, OdeError } from "../session/errors.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
 
@@ -107,10 +107,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   });
 
   app.delete("/session/:id", (c) => {
-    const id = c.req.param("id");
-    const run = rt.runs.get(id);
-    if (run) throw new SessionBusyError(id, run.id);
-    rt.store.deleteSession(id);
+    rt.runs.deleteSession(c.req.param("id"));
     return c.json(true);
   });
 

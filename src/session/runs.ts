@@ -276,6 +276,18 @@ export class Runs {
     }
   }
 
+  /**
+   * Deletes a session unless a live run (of this or another process) is working in it; `force` deletes anyway,
+   * and that run then ends with SessionNotFoundError.
+   */
+  deleteSession(sessionID: string, options: { force?: boolean } = {}): void {
+    const row = this.stmt.activeRow.get(sessionID);
+    if (row && !options.force && (this.active.has(sessionID) || pidAlive(row.owner_pid))) {
+      throw new SessionBusyError(sessionID, row.id);
+    }
+    this.store.deleteSession(sessionID);
+  }
+
   finish(run: ActiveRun, outcome: RunOutcome, finishReason?: string): void {
     this.stmt.finish.run(Date.now(), outcome, finishReason ?? null, run.id);
     this.active.delete(run.sessionID);

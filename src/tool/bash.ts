@@ -37,7 +37,8 @@ export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<ty
       "Run a shell command in the project directory. Output (stdout and stderr together) is truncated to its last 2000 lines / 50 KiB; the full output is then saved to a file whose path the result names.",
     inputSchema: input,
     async execute(args, ctx) {
-      const tail = new OutputTail({ dataDir: ctx.dataDir, id: ctx.callID });
+      // Call ids repeat across sessions (scripted models, some providers); the message id makes the file unique.
+      const tail = new OutputTail({ dataDir: ctx.dataDir, id: `${ctx.messageID}_${ctx.callID}` });
       const timeoutMs = args.timeout ?? DEFAULT_BASH_TIMEOUT_MS;
       const result = await runCommand(args.command, {
         cwd: ctx.directory,

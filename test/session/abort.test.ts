@@ -347,7 +347,7 @@ describe("abort across processes and signals", () => {
     expect(assistant.diagnostics!.abort).toMatchObject({ source: "shutdown", via: "SIGTERM", phase: "tool" });
   });
 
-  it("a busy session refuses a second ode run with a clear message", async () => {
+  it("a busy session refuses a second ode run and a delete with a clear message", async () => {
     const project = makeProject(blockingBash());
     const { child, done } = await startBlockedOde(project);
     const store = Store.open(project.dataDir);
@@ -356,6 +356,9 @@ describe("abort across processes and signals", () => {
     const second = await runOde(project, ["run", "--session", session.id, "again"]);
     expect(second.code).toBe(3);
     expect(second.stderr).toContain(`session ${session.id} is busy`);
+    const deletion = await runOde(project, ["session", "delete", session.id]);
+    expect(deletion.code).toBe(3);
+    expect(deletion.stderr).toContain(`session ${session.id} is busy`);
     child.kill("SIGINT");
     await done;
   });

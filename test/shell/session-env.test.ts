@@ -163,7 +163,7 @@ describe("session context of child processes", () => {
     const project = makeProject(
       scriptedConfig({
         steps: [
-          { tool_calls: [{ name: "bash", input: { command: `node ${JSON.stringify(ODE)} session delete "$OPENCODE_SESSION_ID"` } }] },
+          { tool_calls: [{ name: "bash", input: { command: `node ${JSON.stringify(ODE)} session delete --force "$OPENCODE_SESSION_ID"` } }] },
           { text: "never reached" },
         ],
       }),

@@ -35,6 +35,14 @@ describe("bash tool", () => {
     expect(saved.split("\n")).toHaveLength(300001);
   });
 
+  it("full outputs of calls with the same call id in different messages do not overwrite each other", async () => {
+    const dataDir = makeContext().dataDir;
+    const first = await runTool(bash, { command: "seq 1 3000" }, makeContext({ dataDir, messageID: "msg_a" }));
+    const second = await runTool(bash, { command: "seq 5 3004" }, makeContext({ dataDir, messageID: "msg_b" }));
+    expect(first.metadata.outputPath).not.toBe(second.metadata.outputPath);
+    expect(fs.readFileSync(first.metadata.outputPath as string, "utf8").startsWith("1\n")).toBe(true);
+  });
+
   it("an abort interrupts the command and keeps what it printed", async () => {
     const controller = new AbortController();
     const ctx = makeContext({ abortSignal: controller.signal });
