@@ -66,6 +66,12 @@ function isFirstTurn(rt: Runtime, sessionID: string, userID: string): boolean {
     .some(({ info }) => info.role === "user" && info.id !== userID && info.agent !== "shell");
 }
 
+function earlierState(trace: TitleTrace | undefined, source: string): TitleGenerationState {
+  if (trace?.skipped || (!trace && source === "user")) return "skipped";
+  if (!trace) return source === "generated" ? "completed_before_abort" : "not_started";
+  return trace.success ? "completed_before_abort" : "failed_before_abort";
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -103,7 +109,12 @@ function start(
   sessionModel: ResolvedModel,
 ): Promise<void> {
   const source = rt.store.titleSource(session.id);
-  if (source === "generated" || !isFirstTurn(rt, session.id, user.id)) return Promise.resolve();
+  if (source === "generated" || !isFirstTurn(rt, session.id, user.id)) {
+    // No generation on later turns; an abort still reports how the session's title came about.
+    const state = earlierState(rt.store.titleTraces<TitleTrace>(session.id).at(-1), source);
+    run.titleState = () => state;
+    return Promise.resolve();
+  }
   const trace: TitleTrace = {
     started_at: Date.now(),
     success: false,

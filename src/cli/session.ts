@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { AbortDiagnostic } from "../session/abort.js";
+import { InvalidInputError } from "../session/errors.js";
 import { action } from "./fail.js";
 
 async function runtime() {
@@ -25,6 +26,7 @@ export function registerSession(program: Command): void {
     .option("--format <format>", "text or json", "text")
     .action(
       action(async (opts: { format: string }) => {
+        if (opts.format !== "text" && opts.format !== "json") throw new InvalidInputError(`--format must be text or json, not ${opts.format}`);
         const rt = (await runtime());
         const sessions = rt.store.listSessions();
         if (opts.format === "json") {

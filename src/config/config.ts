@@ -36,8 +36,9 @@ function readConfigFile(file: string): z.infer<typeof configSchema> | undefined 
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
-  } catch {
-    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ConfigError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
   }
   let raw: unknown;
   try {

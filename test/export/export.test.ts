@@ -88,7 +88,7 @@ describe("ode export", () => {
         via: "cli",
         mode: "soft",
         phase: "model",
-        title_generation_state: "not_started",
+        title_generation_state: "completed_before_abort",
         reason: `[redacted:reason:${runs[2].run_id}]`,
       }),
     ]);

@@ -248,6 +248,27 @@ describe("abort provenance", () => {
     rt.close();
   });
 
+  it("an abort on a later turn reports how the session's title came about", async () => {
+    const project = makeProject(scriptedConfig({ title: "scripted title", steps: [{ delay_ms: 60_000, text: "never" }] }));
+    const rt = runtimeFor(project);
+    const generated = rt.store.createSession({ directory: project.dir });
+    const named = rt.store.createSession({ directory: project.dir, title: "mine" });
+    for (const session of [generated, named]) {
+      for (const turn of ["first", "second"]) {
+        const running = prompt(rt, { sessionID: session.id, text: turn });
+        await waitFor(() => rt.runs.get(session.id)?.phase === "model");
+        rt.runs.cancel(session.id, { source: "user" });
+        await (await running).titleDone;
+      }
+    }
+    const states = [generated, named].map((s) =>
+      rt.runs.rows(s.id).map((r) => (JSON.parse(r.interrupt!) as AbortDiagnostic).title_generation_state),
+    );
+    expect(states[0]![1]).toBe("completed_before_abort");
+    expect(states[1]).toEqual(["skipped", "skipped"]);
+    rt.close();
+  });
+
   it("a run timeout aborts with source timeout", async () => {
     const project = makeProject(scriptedConfig({ title: "t", steps: [{ delay_ms: 60_000, text: "never" }] }));
     const rt = runtimeFor(project);
