@@ -175,9 +175,9 @@ export function importSession(store: Store, doc: ImportDocument, options: { forc
   const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, role, info, diagnostics) VALUES (?, ?, ?, ?, ?)`);
   const insertPart = db.prepare(`INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)`);
   const insertRun = db.prepare(
-    `INSERT INTO runs (id, session_id, kind, started_at, ended_at, outcome, owner_pid, user_message_id,
+    `INSERT INTO runs (id, session_id, kind, started_at, ended_at, outcome, owner_pid, owner_start, user_message_id,
        assistant_message_ids, interrupt, cancel_count, steps, finish, attempted_input)
-     VALUES (@id, @session_id, @kind, @started_at, @ended_at, @outcome, @owner_pid, @user_message_id,
+     VALUES (@id, @session_id, @kind, @started_at, @ended_at, @outcome, @owner_pid, 'imported', @user_message_id,
        @assistant_message_ids, @interrupt, @cancel_count, @steps, @finish, @attempted_input)`,
   );
   const insertTrace = db.prepare(`INSERT INTO title_generations (session_id, data) VALUES (?, ?)`);
@@ -228,8 +228,8 @@ export function importSession(store: Store, doc: ImportDocument, options: { forc
           started_at: run.started_at,
           ended_at: run.ended_at,
           outcome: run.outcome,
-          // No process here runs an imported run: one still open in the document is closed by the next start-up's
-          // crash recovery, once this process has exited.
+          // No process here runs an imported run: an owner start time no process has marks it dead, so one still
+          // open in the document is closed as a crash the next time the store opens.
           owner_pid: process.pid,
           user_message_id: run.user_message_id,
           assistant_message_ids: JSON.stringify(run.assistant_message_ids),

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { publish } from "../bus.js";
 import { newId } from "../ids.js";
 import { log } from "../log.js";
@@ -22,6 +23,7 @@ export interface RunRow {
   ended_at: number | null;
   outcome: RunOutcome | null;
   owner_pid: number;
+  owner_start: string | null;
   user_message_id: string | null;
   assistant_message_ids: string;
   interrupt: string | null;
@@ -70,14 +72,26 @@ export class ActiveRun {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+/** When a process started (clock ticks since boot, from /proc), to tell a live owner from a reused pid. */
+function processStartTime(pid: number): string | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
   }
+}
+
+const OWN_START = processStartTime(process.pid);
+
+/** Whether the process that owns a run row is still that process (not dead, not a stranger with its pid). */
+function ownerAlive(row: Pick<RunRow, "owner_pid" | "owner_start">): boolean {
+  try {
+    process.kill(row.owner_pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return row.owner_start === null || row.owner_start === processStartTime(row.owner_pid);
 }
 
 export interface CancelResult {
@@ -101,7 +115,7 @@ export class Runs {
     const db = store.db;
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO runs (id, session_id, kind, started_at, owner_pid) VALUES (?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, session_id, kind, started_at, owner_pid, owner_start) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       activeRow: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? AND ended_at IS NULL`),
       get: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE id = ?`),
@@ -126,7 +140,7 @@ export class Runs {
   recoverCrashed(): number {
     let closed = 0;
     for (const row of this.stmt.unfinished.all()) {
-      if (pidAlive(row.owner_pid) && (row.owner_pid !== process.pid || this.active.has(row.session_id))) continue;
+      if (ownerAlive(row)) continue;
       this.closeCrashed(row);
       closed++;
     }
@@ -167,13 +181,13 @@ export class Runs {
   start(sessionID: string, kind: RunKind): ActiveRun {
     if (!this.store.findSession(sessionID)) throw new SessionNotFoundError(sessionID);
     const run = new ActiveRun(newId("run"), sessionID, kind, Date.now());
-    const insert = () => this.stmt.insert.run(run.id, sessionID, kind, run.startedAt, process.pid);
+    const insert = () => this.stmt.insert.run(run.id, sessionID, kind, run.startedAt, process.pid, OWN_START);
     try {
       insert();
     } catch (error) {
       if ((error as { code?: string }).code !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
       const existing = this.stmt.activeRow.get(sessionID);
-      if (existing && (this.active.has(sessionID) || pidAlive(existing.owner_pid))) {
+      if (existing && ownerAlive(existing)) {
         throw new SessionBusyError(sessionID, existing.id);
       }
       if (existing) this.closeCrashed(existing);
@@ -252,7 +266,7 @@ export class Runs {
   private cancelRemote(sessionID: string, meta: ReturnType<typeof cancelMetaSchema.parse>): CancelResult {
     const row = this.stmt.activeRow.get(sessionID);
     if (!row) return { cancelled: false };
-    if (!pidAlive(row.owner_pid) || row.owner_pid === process.pid) {
+    if (!ownerAlive(row)) {
       this.closeCrashed(row);
       return { cancelled: false, runID: row.id };
     }
@@ -282,7 +296,7 @@ export class Runs {
    */
   deleteSession(sessionID: string, options: { force?: boolean } = {}): void {
     const row = this.stmt.activeRow.get(sessionID);
-    if (row && !options.force && (this.active.has(sessionID) || pidAlive(row.owner_pid))) {
+    if (row && !options.force && ownerAlive(row)) {
       throw new SessionBusyError(sessionID, row.id);
     }
     this.store.deleteSession(sessionID);

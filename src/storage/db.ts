@@ -60,6 +60,8 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX title_generations_session ON title_generations(session_id);
   `,
+  // The owner's start time tells a live owner from a later process that was given the same pid.
+  `ALTER TABLE runs ADD COLUMN owner_start TEXT;`,
 ];
 
 export function openDatabase(dir: string): DB {
