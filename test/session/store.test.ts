@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { emptyTokens, type AssistantMessage } from "../../src/session/schema.js";
 import { Store } from "../../src/session/store.js";
@@ -62,5 +63,22 @@ describe("store", () => {
     const project = makeProject();
     const results = await Promise.all(Array.from({ length: 8 }, () => runOde(project, ["session", "list"])));
     expect(results.map((r) => [r.code, r.stderr])).toEqual(results.map(() => [0, ""]));
+  });
+
+  it("a run whose owner pid now belongs to another process is recovered as a crash, not kept busy", async () => {
+    const dir = tempDir();
+    const store = Store.open(dir);
+    const { Runs } = await import("../../src/session/runs.js");
+    const session = store.createSession({ directory: dir });
+    const stranger = spawn("sleep", ["30"]);
+    // A row as a crashed owner would leave it, whose pid the system has since given to `stranger`.
+    store.db
+      .prepare(`INSERT INTO runs (id, session_id, kind, started_at, owner_pid, owner_start) VALUES (?, ?, 'prompt', ?, ?, '1')`)
+      .run(newId("run"), session.id, Date.now(), stranger.pid);
+    const runs = new Runs(store);
+    expect(runs.recoverCrashed()).toBe(1);
+    expect(runs.start(session.id, "shell").kind).toBe("shell");
+    stranger.kill("SIGKILL");
+    store.close();
   });
 });
