@@ -93,7 +93,12 @@ describe("ode export", () => {
       }),
     ]);
     expect(doc.diagnostics.title_generations).toEqual([
-      expect.objectContaining({ success: true, applied: true, model: "mock/test-model", title: expect.stringMatching(/^\[redacted:title:msg_/) }),
+      expect.objectContaining({
+        success: true,
+        applied: true,
+        model: expect.stringMatching(/^\[redacted:provider:msg_\w+\]\/\[redacted:model:msg_\w+\]$/),
+        title: expect.stringMatching(/^\[redacted:title:msg_/),
+      }),
     ]);
     expect(doc.diagnostics.loop.last).toMatchObject({ run_id: runs[2].run_id, attempted_input: `[redacted:attempted-input:${runs[2].run_id}]` });
     expect(doc.info.directory).toBe(`[redacted:directory:${sessionID}]`);
