@@ -1,25 +1,11 @@
-import { generateText, stepCountIs, streamText, tool, type ModelMessage, type TextStreamPart, type ToolSet } from "ai";
-import { describe, expect, it } from "vitest";
+import { generateText, stepCountIs, streamText, type ModelMessage } from "ai";
 import { z } from "zod";
+import { describe, expect, it } from "vitest";
 import { createScriptedModel, scriptSchema, type Script } from "../../src/provider/scripted.js";
+import { addTool, collect } from "../support/sdk.js";
 
 function tools(calls: unknown[]) {
-  return {
-    add: tool({
-      description: "Add two numbers",
-      inputSchema: z.object({ a: z.number(), b: z.number() }),
-      execute: async (input) => {
-        calls.push(input);
-        return input.a + input.b;
-      },
-    }),
-  };
-}
-
-async function collect<T extends ToolSet>(stream: AsyncIterable<TextStreamPart<T>>): Promise<TextStreamPart<T>[]> {
-  const parts: TextStreamPart<T>[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
+  return { add: addTool(calls) };
 }
 
 async function run(script: Script, messages: ModelMessage[], calls: unknown[] = []) {

@@ -1,8 +1,8 @@
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import { APICallError, generateText, stepCountIs, streamText, tool, type TextStreamPart, type ToolSet } from "ai";
+import { APICallError, generateText, stepCountIs, streamText } from "ai";
 import { afterEach, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { startOpenAIServer, type ReplySource } from "./openai-server.js";
+import { addTool, collect } from "./sdk.js";
 
 const running: { close(): Promise<void> }[] = [];
 
@@ -17,22 +17,6 @@ async function serve(replies: ReplySource, options: { includeUsage?: boolean } =
   return { server, model: provider.chatModel("test-model") };
 }
 
-function addTool(calls: unknown[]) {
-  return tool({
-    description: "Add two numbers",
-    inputSchema: z.object({ a: z.number(), b: z.number() }),
-    execute: async (input) => {
-      calls.push(input);
-      return input.a + input.b;
-    },
-  });
-}
-
-async function collect<T extends ToolSet>(stream: AsyncIterable<TextStreamPart<T>>): Promise<TextStreamPart<T>[]> {
-  const parts: TextStreamPart<T>[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
-}
 
 describe("startOpenAIServer through @ai-sdk/openai-compatible", () => {
   it("runs a two-step tool loop with reasoning, split tool arguments and usage", async () => {
