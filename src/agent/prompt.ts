@@ -340,7 +340,6 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
     }
   } catch (thrown) {
     outcome = run.interrupt ? "aborted" : "error";
-    error = toMessageError(thrown, spec.providerID);
     throw thrown;
   } finally {
     if (timer) clearTimeout(timer);

@@ -83,19 +83,12 @@ function errorText(error: unknown): string {
  * first assistant message (`info.diagnostics.title_generation`) as soon as both exist, whichever comes first.
  * The returned promise never rejects; it settles when the trace is final, at most the title timeout after the call.
  */
-export function startTitleGeneration(
-  rt: Runtime,
-  run: ActiveRun,
-  session: SessionInfo,
-  user: UserMessage,
-  text: string,
-  sessionModel: ResolvedModel,
-): Promise<void> {
+export function startTitleGeneration(...args: Parameters<typeof start>): Promise<void> {
   try {
-    return start(rt, run, session, user, text, sessionModel);
+    return start(...args);
   } catch (error) {
     // The store could not even record the start (session gone, database error): the turn goes on without a title.
-    log.warn("title generation not started", { sessionID: session.id, error: errorText(error) });
+    log.warn("title generation not started", { sessionID: args[2].id, error: errorText(error) });
     return Promise.resolve();
   }
 }
