@@ -14,19 +14,20 @@ const HELP = `Type a message for the model, or:
   /exit           quit (or Ctrl-D)
 Esc or Ctrl-C while a run is going aborts it.`;
 
-/** Esc and Ctrl-C abort the running run (source `user`); on a pipe, SIGINT does. Returns the detach function. */
+/**
+ * While a run goes, Esc aborts it (source `user`); Ctrl-C is handled by the prompt's SIGINT handler. On a pipe
+ * there are no keys: SIGINT aborts. Returns the detach function.
+ */
 function listenForAbort(rt: Runtime, sessionID: string): () => void {
-  const cancel = (via: string) => rt.runs.cancel(sessionID, { source: "user", via });
   const stdin = process.stdin;
   if (stdin.isTTY) {
     const onKey = (_: string, key: readline.Key | undefined) => {
-      if (key?.name === "escape") cancel("esc");
-      else if (key?.ctrl && key.name === "c") cancel("ctrl-c");
+      if (key?.name === "escape") rt.runs.cancel(sessionID, { source: "user", via: "esc" });
     };
     stdin.on("keypress", onKey);
     return () => stdin.off("keypress", onKey);
   }
-  const onInt = () => cancel("SIGINT");
+  const onInt = () => rt.runs.cancel(sessionID, { source: "user", via: "SIGINT" });
   process.on("SIGINT", onInt);
   return () => process.off("SIGINT", onInt);
 }
@@ -42,6 +43,21 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   if (process.stdin.isTTY) readline.emitKeypressEvents(process.stdin, rl);
   const stopRender = renderEvents("text", () => current?.id);
+  // Ctrl-C in the terminal: aborts the run that is going; when idle, a second one within 2 s quits. Without this
+  // handler readline would pause its input and the prompt would stop reading.
+  let idleInterrupt = 0;
+  rl.on("SIGINT", () => {
+    const running = current && rt.runs.get(current.id);
+    if (running) {
+      rt.runs.cancel(running.sessionID, { source: "user", via: "ctrl-c" });
+    } else if (Date.now() - idleInterrupt < 2000) {
+      rl.close();
+    } else {
+      idleInterrupt = Date.now();
+      say("\n(Ctrl-C again to quit, or /exit)");
+      rl.prompt();
+    }
+  });
   const setPrompt = () => rl.setPrompt(`${current ? current.title.slice(0, 30) : "ode"}> `);
   say(`ode interactive prompt (${rt.directory}). /help for commands.`);
   setPrompt();

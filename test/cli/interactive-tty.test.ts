@@ -1,0 +1,58 @@
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import type { AbortDiagnostic } from "../../src/session/abort.js";
+import { Store } from "../../src/session/store.js";
+import { makeProject, ODE, scriptedConfig, waitFor, type Project } from "../support/ode.js";
+
+/** The interactive prompt on a real terminal: `script` (util-linux, always on Debian) gives it a pty. */
+function startOnTerminal(project: Project) {
+  const child = spawn("script", ["-qfec", `${process.execPath} ${ODE}`, "/dev/null"], {
+    cwd: project.dir,
+    env: { ...project.env, TERM: "xterm" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let screen = "";
+  child.stdout.on("data", (d) => (screen += d));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  return { child, exited, screen: () => screen };
+}
+
+function lastRun(project: Project) {
+  const store = Store.open(project.dataDir);
+  try {
+    const session = store.listSessions()[0];
+    if (!session) return undefined;
+    const row = store.db.prepare(`SELECT * FROM runs WHERE session_id = ? ORDER BY started_at DESC LIMIT 1`).get(session.id) as
+      | { kind: string; outcome: string | null; interrupt: string | null }
+      | undefined;
+    return row;
+  } finally {
+    store.close();
+  }
+}
+
+describe("the interactive prompt on a terminal", () => {
+  it.each([
+    ["Esc", "\x1b", "esc"],
+    ["Ctrl-C", "\x03", "ctrl-c"],
+  ])("%s aborts the running run with source user, and the prompt keeps working", async (_, key, via) => {
+    const project = makeProject(
+      scriptedConfig({ title: "t", steps: [{ tool_calls: [{ name: "bash", input: { command: "sleep 1000" } }] }, { text: "never" }] }),
+    );
+    const term = startOnTerminal(project);
+    await waitFor(() => term.screen().includes("ode>"));
+    term.child.stdin.write("run something long\r");
+    await waitFor(() => lastRun(project)?.outcome === null);
+    await new Promise((r) => setTimeout(r, 300));
+    term.child.stdin.write(key);
+    const run = await waitFor(() => {
+      const row = lastRun(project);
+      return row?.outcome === "aborted" && row;
+    });
+    expect(JSON.parse(run.interrupt!) as AbortDiagnostic).toMatchObject({ source: "user", via, phase: "tool" });
+    term.child.stdin.write("!echo still-reading\r");
+    await waitFor(() => term.screen().includes("still-reading\r\n"));
+    term.child.stdin.write("/exit\r");
+    expect(await term.exited).toBe(0);
+  });
+});
