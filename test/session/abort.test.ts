@@ -192,6 +192,8 @@ describe("abort provenance", () => {
     const abort = (rt.store.getMessage(result.assistantMessageIDs[0]!) as AssistantMessage).diagnostics!.abort as AbortDiagnostic;
     expect(abort).toMatchObject({ source: "user", reason: "first" });
     expect(rt.runs.rows(session.id)[0]!.cancel_count).toBe(1);
+    const show = await runOde(project, ["session", "show", session.id]);
+    expect(show.stdout).toMatch(/aborted by user \(soft\) during tool \[call_0_0_0\] reason: "first" \(\+1 later cancel\)/);
     expect(rt.runs.cancel(session.id, { source: "user" })).toEqual({ cancelled: false });
     rt.close();
   });
