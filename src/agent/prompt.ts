@@ -24,6 +24,7 @@ import { recordUserMessage } from "./user-message.js";
 import { startTitleGeneration } from "./title.js";
 
 export const DEFAULT_MAX_STEPS = 50;
+const TEXT_FLUSH_MS = 250;
 
 export interface PromptInput {
   sessionID: string;
@@ -74,6 +75,9 @@ type TextLikePart = Extract<Part, { type: "text" | "reasoning" }>;
 class Step {
   /** Text and reasoning parts by stream block; a provider may reuse a block id across the two kinds. */
   private readonly textParts = new Map<string, TextLikePart>();
+  /** Parts with streamed text not yet stored, and the timer that stores them. */
+  private readonly unsaved = new Set<TextLikePart>();
+  private flushTimer?: NodeJS.Timeout;
   private readonly toolParts = new Map<string, ToolPart>();
   /** Tool executions still settling; an abort ends the stream before they have killed their processes. */
   readonly executions = new Set<Promise<unknown>>();
@@ -143,6 +147,17 @@ class Step {
     part.text += delta;
     if (type === "text") this.text += delta;
     publish("message.part.delta", this.message.sessionID, { messageID: this.message.id, partID: part.id, partType: type, delta });
+    // Streamed text is stored at most every TEXT_FLUSH_MS, so a crash mid-answer keeps what had arrived without
+    // a write per token.
+    this.unsaved.add(part);
+    this.flushTimer ??= setTimeout(() => this.flushText(), TEXT_FLUSH_MS);
+  }
+
+  private flushText(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    for (const part of this.unsaved) this.save(part);
+    this.unsaved.clear();
   }
 
   endText(id: string, type: TextLikePart["type"]): void {
@@ -151,6 +166,7 @@ class Step {
 
   private closeText(part: TextLikePart): void {
     part.time = { start: part.time?.start ?? Date.now(), end: Date.now() };
+    this.unsaved.delete(part);
     this.save(part);
   }
 
@@ -174,8 +190,8 @@ class Step {
     this.save(part);
   }
 
-  /** Tool calls cut off by an abort end as errors, so no part stays `running` forever. */
-  closeUnfinishedTools(): void {
+  /** Ends the step's parts: tool calls cut off by an abort end as errors and open text is closed and stored. */
+  closeParts(): void {
     for (const part of this.toolParts.values()) {
       if (part.state.status !== "pending" && part.state.status !== "running") continue;
       const start = part.state.status === "running" ? part.state.time.start : Date.now();
@@ -189,6 +205,7 @@ class Step {
       this.save(part);
     }
     for (const part of this.textParts.values()) if (part.time?.end === undefined) this.closeText(part);
+    this.flushText();
   }
 }
 
@@ -317,7 +334,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
         step.error = thrown;
       }
       await Promise.allSettled(step.executions);
-      step.closeUnfinishedTools();
+      step.closeParts();
       lastText = step.text;
       lastFinish = step.finish;
       message.time.completed = Date.now();

@@ -386,6 +386,34 @@ describe("abort across processes and signals", () => {
     await done;
   });
 
+  it("a process killed mid-answer keeps the text that had streamed", async () => {
+    const model = await startModel([{ text: "words that arrived before the crash and more", chunkDelayMs: 3000 }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const child = startOde(project, ["run", "--title", "t", "talk"]);
+    const done = collect(child);
+    child.stdin!.end();
+    const streamedText = () => {
+      const store = Store.open(project.dataDir);
+      try {
+        const session = store.listSessions()[0];
+        const parts = session ? store.messages(session.id).flatMap((m) => m.parts) : [];
+        const text = parts.find((p) => p.type === "text" && p.messageID !== parts[0]?.messageID && p.text);
+        return text?.type === "text" ? text.text : undefined;
+      } finally {
+        store.close();
+      }
+    };
+    const partial = await waitFor(streamedText);
+    child.kill("SIGKILL");
+    await done;
+    expect("words that arrived before the crash and more".startsWith(partial)).toBe(true);
+    const rt = runtimeFor(project);
+    const session = rt.store.listSessions()[0]!;
+    expect(rt.runs.rows(session.id)[0]).toMatchObject({ outcome: "aborted" });
+    expect(rt.store.messages(session.id)[1]!.parts.find((p) => p.type === "text")).toMatchObject({ text: partial });
+    rt.close();
+  });
+
   it("a run left running by a killed process is closed on the next open as a crash", async () => {
     const project = makeProject(blockingBash());
     const { child, done, pgid } = await startBlockedOde(project);
