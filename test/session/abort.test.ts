@@ -316,18 +316,20 @@ describe("abort across processes and signals", () => {
     expect(show.stdout).toMatch(/aborted: aborted by user via cli \(soft\) during model reason: "user changed their mind"/);
   });
 
-  it("Ctrl-C (SIGINT) during ode run aborts with source signal", async () => {
+  it.each([
+    ["SIGINT", "signal"],
+    ["SIGTERM", "shutdown"],
+  ] as const)("%s during ode run aborts with source %s and commits the diagnostic", async (signal, source) => {
     const project = makeProject(blockingBash());
     const { child, done, pgid } = await startBlockedOde(project);
-    child.kill("SIGINT");
-    const result = await done;
-    expect(result.code).toBe(130);
+    child.kill(signal);
+    expect((await done).code).toBe(130);
     expect(processGroupAlive(pgid)).toBe(false);
     const store = Store.open(project.dataDir);
     const session = store.listSessions()[0]!;
     const assistant = store.messages(session.id).find((m) => m.info.role === "assistant")!.info as AssistantMessage;
     store.close();
-    expect(assistant.diagnostics!.abort).toMatchObject({ source: "signal", via: "SIGINT", phase: "tool" });
+    expect(assistant.diagnostics!.abort).toMatchObject({ source, via: signal, phase: "tool" });
   });
 
   it("a second Ctrl-C exits at once, even while a soft kill waits out its grace period", async () => {
@@ -355,19 +357,6 @@ describe("abort across processes and signals", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
     expect(processGroupAlive(pgid)).toBe(false);
     rt.close();
-  });
-
-  it("SIGTERM during ode run aborts with source shutdown and commits the diagnostic", async () => {
-    const project = makeProject(blockingBash());
-    const { child, done, pgid } = await startBlockedOde(project);
-    child.kill("SIGTERM");
-    expect((await done).code).toBe(130);
-    expect(processGroupAlive(pgid)).toBe(false);
-    const store = Store.open(project.dataDir);
-    const session = store.listSessions()[0]!;
-    const assistant = store.messages(session.id).find((m) => m.info.role === "assistant")!.info as AssistantMessage;
-    store.close();
-    expect(assistant.diagnostics!.abort).toMatchObject({ source: "shutdown", via: "SIGTERM", phase: "tool" });
   });
 
   it("a busy session refuses a second ode run and a delete with a clear message", async () => {
