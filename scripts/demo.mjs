@@ -1,4 +1,5 @@
-// The offline demo: a scripted model drives a real run (real bash tool, real SQLite) in a scratch project.
+// The offline demo: a scripted model drives real runs (real bash tool, real SQLite) in a scratch project, then
+// shows what ode knows about them: which session each command ran in, and why the second run stopped.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -20,9 +21,22 @@ fs.writeFileSync(
   ),
 );
 
-const run = (...args) => execFileSync(process.execPath, [ode, ...args], { cwd: project, env, stdio: "inherit" });
-console.log(`# project: ${project}\n# $ ode run "look around and say hello"`);
+const show = (args) => console.log(`\n$ ode ${args.join(" ")}`);
+const run = (...args) => {
+  show(args);
+  try {
+    execFileSync(process.execPath, [ode, ...args], { cwd: project, env, stdio: "inherit" });
+  } catch (error) {
+    console.log(`(exit code ${error.status})`);
+  }
+};
+const capture = (...args) => execFileSync(process.execPath, [ode, ...args], { cwd: project, env, encoding: "utf8" });
+
+console.log(`# a scratch project: ${project}`);
 run("run", "look around and say hello");
-console.log("\n# $ ode session list");
-run("session", "list");
-console.log(`\n# $ cat iterations.log\n${fs.readFileSync(path.join(project, "iterations.log"), "utf8")}`);
+const [session] = JSON.parse(capture("session", "list", "--format", "json"));
+console.log(`\n$ cat iterations.log\n${fs.readFileSync(path.join(project, "iterations.log"), "utf8").trimEnd()}`);
+run("run", "--session", session.id, "--timeout", "1500", "now run the long job");
+run("session", "show", session.id);
+show(["export", session.id, "--sanitize", "  # the diagnostics of a report that leaks no text"]);
+console.log(JSON.stringify(JSON.parse(capture("export", session.id, "--sanitize")).diagnostics.aborts, null, 2));
