@@ -1,8 +1,11 @@
 import { APICallError, LoadAPIKeyError } from "@ai-sdk/provider";
+import { RetryError } from "ai";
 import type { MessageError } from "../session/schema.js";
 
 /** Maps whatever a provider threw to the named union stored on assistant messages. */
-export function toMessageError(error: unknown, providerID: string): MessageError {
+export function toMessageError(thrown: unknown, providerID: string): MessageError {
+  // After its retries the SDK wraps the provider's error; the last attempt's error is the one to report.
+  const error = RetryError.isInstance(thrown) ? thrown.lastError : thrown;
   if (APICallError.isInstance(error)) {
     return {
       name: "APIError",

@@ -11,12 +11,12 @@ import {
   type AssistantMessage,
   type MessageError,
   type Part,
-  type Tokens,
   type ToolPart,
   type UserMessage,
 } from "../session/schema.js";
 import type { ToolDefinition } from "../tool/tool.js";
 import { toMessageError } from "./errors.js";
+import { addTokens, toTokens } from "./tokens.js";
 import { toModelMessages } from "./history.js";
 import { systemPrompt } from "./system.js";
 import { errorText, runToolCall } from "./tool-call.js";
@@ -46,27 +46,6 @@ export interface PromptResult {
   text: string;
   /** Settles when the background title generation of this turn has ended (at once when there was none). */
   titleDone: Promise<void>;
-}
-
-function toTokens(usage: LanguageModelUsage): Tokens {
-  return {
-    input: usage.inputTokens ?? 0,
-    output: usage.outputTokens ?? 0,
-    reasoning: usage.outputTokenDetails?.reasoningTokens ?? usage.reasoningTokens ?? 0,
-    cache: {
-      read: usage.inputTokenDetails?.cacheReadTokens ?? usage.cachedInputTokens ?? 0,
-      write: usage.inputTokenDetails?.cacheWriteTokens ?? 0,
-    },
-  };
-}
-
-function addTokens(a: Tokens, b: Tokens): Tokens {
-  return {
-    input: a.input + b.input,
-    output: a.output + b.output,
-    reasoning: a.reasoning + b.reasoning,
-    cache: { read: a.cache.read + b.cache.read, write: a.cache.write + b.cache.write },
-  };
 }
 
 type TextLikePart = Extract<Part, { type: "text" | "reasoning" }>;
