@@ -2,18 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { Store } from "../../src/session/store.js";
-import { makeProject, mockConfig, ROOT, runOde, startModel } from "../support/ode.js";
-
-function onlySession(dataDir: string) {
-  const store = Store.open(dataDir);
-  try {
-    const [session] = store.listSessions();
-    return { session: session!, messages: store.messages(session!.id) };
-  } finally {
-    store.close();
-  }
-}
+import { makeProject, mockConfig, onlySession, ROOT, runOde, startModel } from "../support/ode.js";
 
 describe("ode run against a loopback OpenAI-compatible model", () => {
   it("runs a write tool call for real and answers", async () => {

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AssistantMessage, Part } from "../../src/session/schema.js";
-import { Store } from "../../src/session/store.js";
 import { startAnthropicServer, type ProviderReply, type ProviderTestServer } from "../support/anthropic-server.js";
-import { collect, isTitleRequest, makeProject, runOde, startOde, waitFor, type Project } from "../support/ode.js";
+import { collect, isTitleRequest, makeProject, onlySession, runOde, startOde, waitFor, type Project } from "../support/ode.js";
 import type { RecordedRequest } from "../support/openai-server.js";
 import { startOpenAIResponsesServer } from "../support/openai-responses-server.js";
 
@@ -65,16 +64,6 @@ function projectFor(c: Case, baseURL: string): Project {
     model: `${c.provider}/${c.model}`,
     provider: { [c.provider]: { options: { baseURL, apiKey: "test-key" } } },
   });
-}
-
-function onlySession(dataDir: string) {
-  const store = Store.open(dataDir);
-  try {
-    const [session] = store.listSessions();
-    return { session: session!, messages: store.messages(session!.id) };
-  } finally {
-    store.close();
-  }
 }
 
 describe.each(cases)("ode run against a loopback $provider API", (c) => {

@@ -1,5 +1,5 @@
+import { listenOnLoopback } from "./loopback.js";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import type { RecordedRequest } from "./openai-server.js";
 
 export type { RecordedRequest } from "./openai-server.js";
@@ -45,7 +45,6 @@ const EXHAUSTED: ProviderReply = { text: "(no more scripted replies)" };
 /** A loopback HTTP server on 127.0.0.1:0 that records each request and answers it with the next scripted reply. */
 export async function startProviderServer(dialect: ProviderDialect, replies: ProviderReplySource): Promise<ProviderTestServer> {
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const pick = (req: RecordedRequest, index: number): ProviderReply =>
     typeof replies === "function" ? replies(req, index) : (replies[index] ?? EXHAUSTED);
 
@@ -100,27 +99,7 @@ export async function startProviderServer(dialect: ProviderDialect, replies: Pro
       else res.destroy();
     });
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        for (const socket of sockets) socket.destroy();
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }
 
 export function usageOf(reply: ProviderReply): { input: number; output: number } {

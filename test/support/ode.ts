@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach } from "vitest";
+import { Store } from "../../src/session/store.js";
 import { startOpenAIServer, type OpenAITestServer, type RecordedRequest, type ScriptedReply } from "./openai-server.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -123,4 +124,15 @@ export async function startModel(
     turnRequests: () => server.requests.filter((r) => !isTitleRequest(r)),
     titleRequests: () => server.requests.filter(isTitleRequest),
   };
+}
+
+/** The data directory's only session with its messages, read from the store as another process left it. */
+export function onlySession(dataDir: string) {
+  const store = Store.open(dataDir);
+  try {
+    const [session] = store.listSessions();
+    return { session: session!, messages: store.messages(session!.id) };
+  } finally {
+    store.close();
+  }
 }

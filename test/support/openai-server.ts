@@ -1,5 +1,5 @@
+import { listenOnLoopback } from "./loopback.js";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 
 export interface ScriptedToolCall {
   id?: string;
@@ -46,7 +46,6 @@ const EXHAUSTED: ScriptedReply = { text: "(no more scripted replies)" };
 
 export async function startOpenAIServer(replies: ReplySource): Promise<OpenAITestServer> {
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
 
   const pick = (req: RecordedRequest, index: number): ScriptedReply =>
     typeof replies === "function" ? replies(req, index) : (replies[index] ?? EXHAUSTED);
@@ -98,30 +97,7 @@ export async function startOpenAIServer(replies: ReplySource): Promise<OpenAITes
     }
   }
 
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Stalled streams would otherwise keep server.close() waiting forever.
-        for (const socket of sockets) socket.destroy();
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }
 
 async function stream(res: ServerResponse, body: any, reply: ScriptedReply, index: number): Promise<void> {
