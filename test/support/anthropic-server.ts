@@ -1,4 +1,4 @@
-import { listenOnLoopback } from "./loopback.js";
+import { listenOnLoopback, readBody, sendJson, split } from "./loopback.js";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { RecordedRequest } from "./openai-server.js";
 
@@ -112,30 +112,6 @@ export function toolCallsOf(reply: ProviderReply, prefix: string, index: number)
     name: call.name,
     input: call.input,
   }));
-}
-
-/** At most `parts` non-empty pieces, cut on code points. */
-export function split(text: string, parts: number): string[] {
-  const chars = Array.from(text);
-  const size = Math.max(1, Math.ceil(chars.length / parts));
-  const pieces: string[] = [];
-  for (let start = 0; start < chars.length; start += size) pieces.push(chars.slice(start, start + size).join(""));
-  return pieces;
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  if (res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(payload));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 function untilClosed(res: ServerResponse): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /** Listens on 127.0.0.1 (a free port) and gives the `/v1` base URL and a close that also ends stalled streams. */
@@ -25,4 +25,28 @@ export async function listenOnLoopback(server: Server): Promise<{ baseURL: strin
         for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+/** At most `parts` non-empty pieces, cut on code points so surrogate pairs survive. */
+export function split(text: string, parts: number): string[] {
+  const chars = Array.from(text);
+  const size = Math.max(1, Math.ceil(chars.length / parts));
+  const pieces: string[] = [];
+  for (let start = 0; start < chars.length; start += size) pieces.push(chars.slice(start, start + size).join(""));
+  return pieces;
+}
+
+export function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  if (res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(payload));
+}
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
 }

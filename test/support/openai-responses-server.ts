@@ -1,5 +1,5 @@
+import { split } from "./loopback.js";
 import {
-  split,
   startProviderServer,
   toolCallsOf,
   usageOf,

@@ -1,4 +1,4 @@
-import { listenOnLoopback } from "./loopback.js";
+import { listenOnLoopback, readBody, sendJson, split } from "./loopback.js";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 export interface ScriptedToolCall {
@@ -225,30 +225,6 @@ function finishReasonOf(reply: ScriptedReply): string {
 function usageOf(reply: ScriptedReply) {
   const { prompt_tokens, completion_tokens } = reply.usage ?? { prompt_tokens: 10, completion_tokens: 5 };
   return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
-}
-
-/** At most `parts` non-empty pieces, cut on code points so surrogate pairs survive. */
-function split(text: string, parts: number): string[] {
-  const chars = Array.from(text);
-  const size = Math.ceil(chars.length / parts);
-  const pieces: string[] = [];
-  for (let start = 0; start < chars.length; start += size) pieces.push(chars.slice(start, start + size).join(""));
-  return pieces;
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  if (res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(payload));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 /** Resolves true after `ms`, or false as soon as the client goes away, so aborted requests stop being served. */
