@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "./support/ode.js";
@@ -10,5 +11,7 @@ describe("the offline demo (README command 1)", () => {
     expect(out).toMatch(/aborted: aborted by timeout via timeout \(soft\) during tool/);
     expect(out).toContain('"source": "timeout"');
     expect(out).toContain("[redacted:reason:run_");
+    const project = /# a scratch project: (\S+)/.exec(out)![1]!;
+    fs.rmSync(project, { recursive: true, force: true });
   });
 });
