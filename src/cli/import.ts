@@ -27,7 +27,7 @@ export function registerImport(program: Command): void {
         }
         const rt = createRuntime();
         try {
-          const result = importSession(rt.store, doc, { force: opts.force });
+          const result = importSession(rt, doc, { force: opts.force });
           process.stdout.write(
             `${result.replaced ? "replaced" : "imported"} ${result.sessionID}: ${result.messages} messages, ${result.parts} parts\n`,
           );

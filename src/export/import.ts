@@ -1,9 +1,9 @@
 import { z } from "zod";
 import type { TitleTrace } from "../agent/title.js";
 import { cancelSources } from "../session/abort.js";
-import { OdeError, SessionBusyError } from "../session/errors.js";
+import type { Runtime } from "../runtime.js";
+import { OdeError } from "../session/errors.js";
 import { messageInfoSchema, partSchema, sessionInfoSchema, type MessageWithParts, type SessionInfo } from "../session/schema.js";
-import type { Store } from "../session/store.js";
 import { defaultTitle, isDefaultTitle, normalizeTitle } from "../session/title.js";
 import type { RunRecord } from "./diagnostics.js";
 import { EXPORT_FORMAT, EXPORT_SCHEMA_VERSION } from "./snapshot.js";
@@ -170,7 +170,12 @@ export interface ImportResult {
  * store's live-update methods, which would stamp `updated` and publish events), so an export of the imported
  * session is the document again.
  */
-export function importSession(store: Store, doc: ImportDocument, options: { force?: boolean } = {}): ImportResult {
+export function importSession(
+  rt: Pick<Runtime, "store" | "runs">,
+  doc: ImportDocument,
+  options: { force?: boolean } = {},
+): ImportResult {
+  const { store } = rt;
   const db = store.db;
   const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, role, info, diagnostics) VALUES (?, ?, ?, ?, ?)`);
   const insertPart = db.prepare(`INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)`);
@@ -180,8 +185,6 @@ export function importSession(store: Store, doc: ImportDocument, options: { forc
      VALUES (@id, @session_id, @kind, @started_at, @ended_at, @outcome, @owner_pid, 'imported', @user_message_id,
        @assistant_message_ids, @interrupt, @cancel_count, @steps, @finish, @attempted_input)`,
   );
-  const insertTrace = db.prepare(`INSERT INTO title_generations (session_id, data) VALUES (?, ?)`);
-  const activeRun = db.prepare<[string], { id: string }>(`SELECT id FROM runs WHERE session_id = ? AND ended_at IS NULL`);
 
   const { info } = doc;
   const title = normalizeTitle(info.title);
@@ -202,9 +205,7 @@ export function importSession(store: Store, doc: ImportDocument, options: { forc
     store.transaction(() => {
       if (store.findSession(info.id)) {
         if (!options.force) throw new SessionExistsError(info.id);
-        const running = activeRun.get(info.id);
-        if (running) throw new SessionBusyError(info.id, running.id);
-        db.prepare(`DELETE FROM sessions WHERE id = ?`).run(info.id);
+        rt.runs.deleteSession(info.id);
         replaced = true;
       }
       store.insertSessionInfo(session, titleSource);
@@ -242,7 +243,7 @@ export function importSession(store: Store, doc: ImportDocument, options: { forc
       });
       for (const trace of doc.traces) {
         const { completed_after_abort: _derived, ...stored } = trace as TitleTrace & { completed_after_abort?: boolean };
-        insertTrace.run(info.id, JSON.stringify(stored));
+        store.insertTitleTrace(info.id, stored);
       }
     });
   } catch (error) {

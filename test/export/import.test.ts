@@ -28,8 +28,9 @@ function odeDocument(): any {
   const project = makeProject();
   return withStore(project.dataDir, (store) => {
     const doc = parseImport(fs.readFileSync(fixture(TOOL_RUN), "utf8"));
-    importSession(store, doc);
-    const exported = buildExport({ store, runs: new Runs(store) }, doc.info.id);
+    const rt = { store, runs: new Runs(store) };
+    importSession(rt, doc);
+    const exported = buildExport(rt, doc.info.id);
     const run: RunRecord = {
       run_id: "run_20f58dc95000aaaaaaaaaaaaaa",
       kind: "prompt",
@@ -71,7 +72,7 @@ describe("ode import", () => {
     source.info.title = defaultTitle(new Date(source.info.time.created));
     const project = makeProject();
     withStore(project.dataDir, (store) => {
-      importSession(store, parseImport(JSON.stringify(source)));
+      importSession({ store, runs: new Runs(store) }, parseImport(JSON.stringify(source)));
       expect(store.titleSource(source.info.id)).toBe("default");
     });
   });

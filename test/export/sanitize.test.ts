@@ -319,8 +319,9 @@ function runtimeCanaries(doc: ExportDocument, k: Canaries): ExportDocument {
 function importAndExport(source: unknown, sessionID: string): ExportDocument {
   const project = makeProject();
   return withStore(project.dataDir, (store) => {
-    importSession(store, parseImport(JSON.stringify(source)));
-    return buildExport({ store, runs: new Runs(store) }, sessionID);
+    const rt = { store, runs: new Runs(store) };
+    importSession(rt, parseImport(JSON.stringify(source)));
+    return buildExport(rt, sessionID);
   });
 }
 
