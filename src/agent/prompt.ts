@@ -1,4 +1,4 @@
-import { streamText, tool, type LanguageModelUsage, type ToolSet } from "ai";
+import { streamText, tool, type LanguageModelUsage, type ModelMessage, type ToolSet } from "ai";
 import { publish } from "../bus.js";
 import { newId } from "../ids.js";
 import { loadModel, modelSpec, pickModelName, type ResolvedModel } from "../provider/provider.js";
@@ -58,6 +58,7 @@ class Step {
   private readonly unsaved = new Set<TextLikePart>();
   private flushTimer?: NodeJS.Timeout;
   private readonly toolParts = new Map<string, ToolPart>();
+  private readonly parts: Part[] = [];
   /** Tool executions still settling; an abort ends the stream before they have killed their processes. */
   readonly executions = new Set<Promise<unknown>>();
   text = "";
@@ -78,12 +79,23 @@ class Step {
     this.rt.store.upsertPart(part);
   }
 
+  /** Stores a new part and keeps it, in creation order, for the conversation of the next step. */
+  private add<P extends Part>(part: P): P {
+    this.parts.push(part);
+    this.save(part);
+    return part;
+  }
+
+  /** This step as the model will see it in the next one: no need to read the history back from the store. */
+  modelMessages(): ModelMessage[] {
+    return toModelMessages([{ info: this.message, parts: this.parts }]);
+  }
+
   toolPart(callID: string, toolName: string): ToolPart {
     let part = this.toolParts.get(callID);
     if (!part) {
-      part = { ...this.base(), type: "tool", tool: toolName, callID, state: { status: "pending", input: {} } };
+      part = this.add<ToolPart>({ ...this.base(), type: "tool", tool: toolName, callID, state: { status: "pending", input: {} } });
       this.toolParts.set(callID, part);
-      this.save(part);
     }
     return part;
   }
@@ -115,9 +127,8 @@ class Step {
     const key = `${type}:${id}`;
     const existing = this.textParts.get(key);
     if (existing) return existing;
-    const part: TextLikePart = { ...this.base(), type, text: "", time: { start: Date.now() } };
+    const part = this.add<TextLikePart>({ ...this.base(), type, text: "", time: { start: Date.now() } });
     this.textParts.set(key, part);
-    this.save(part);
     return part;
   }
 
@@ -150,7 +161,7 @@ class Step {
   }
 
   stepStart(): void {
-    this.save({ ...this.base(), type: "step-start" });
+    this.add({ ...this.base(), type: "step-start" });
   }
 
   stepFinish(reason: string, usage: LanguageModelUsage): void {
@@ -158,7 +169,7 @@ class Step {
     this.finish = reason;
     this.message.tokens = addTokens(this.message.tokens, tokens);
     this.message.finish = reason;
-    this.save({ ...this.base(), type: "step-finish", reason, tokens, cost: 0 });
+    this.add({ ...this.base(), type: "step-finish", reason, tokens, cost: 0 });
   }
 
   toolFailed(callID: string, toolName: string, input: unknown, error: unknown): void {
@@ -291,8 +302,9 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
     // run ends in phase `queued`, with no assistant message.
     await new Promise((resolve) => setImmediate(resolve));
     const maxSteps = rt.config.max_steps ?? DEFAULT_MAX_STEPS;
+    // The history is read once per run; each step appends what it produced.
+    const messages = toModelMessages(rt.store.messages(session.id));
     for (let n = 0; n < maxSteps && !run.signal.aborted; n++) {
-      const messages = toModelMessages(rt.store.messages(session.id));
       const message = assistantMessage(session.id, user.id, model, session.directory);
       rt.store.addMessage(message);
       rt.runs.addAssistantMessage(run, message.id);
@@ -324,6 +336,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
         error = message.error;
       }
       rt.store.updateMessage(message);
+      messages.push(...step.modelMessages());
       // Deleted mid-run (e.g. by `ode session delete` from the bash tool): nothing more can be stored.
       if (step.error instanceof SessionNotFoundError) throw step.error;
       if (run.signal.aborted || step.error !== undefined || step.finish !== "tool-calls") break;
