@@ -53,18 +53,6 @@ function titleModel(rt: Runtime, sessionModel: ResolvedModel): Promise<ResolvedM
   return rt.config.small_model ? resolveModel(rt.config, rt.config.small_model, rt.env) : sessionModel;
 }
 
-/**
- * True when this turn's user message is the session's first prompt. Prompt-shell commands (`!cmd`, `ode shell`)
- * store user messages too, but they are not turns: a session that began with a shell command still gets a title.
- */
-function isFirstTurn(rt: Runtime, sessionID: string, userID: string): boolean {
-  if (rt.store.userMessageCount(sessionID) <= 1) return true;
-  // A session that already had its first turn has a trace: the common case costs one small read.
-  if (rt.store.titleTraces(sessionID).length > 0) return false;
-  return !rt.store
-    .messages(sessionID)
-    .some(({ info }) => info.role === "user" && info.id !== userID && info.agent !== "shell");
-}
 
 function earlierState(trace: TitleTrace | undefined, source: string): TitleGenerationState {
   if (trace?.skipped || (!trace && source === "user")) return "skipped";
@@ -102,7 +90,8 @@ function start(
   sessionModel: ResolvedModel,
 ): Promise<void> {
   const source = rt.store.titleSource(session.id);
-  if (source === "generated" || !isFirstTurn(rt, session.id, user.id)) {
+  // The turn's own user message is already stored; a session that began with shell commands still gets a title.
+  if (source === "generated" || rt.store.promptCount(session.id) > 1) {
     // No generation on later turns; an abort still reports how the session's title came about.
     const state = earlierState(rt.store.titleTraces<TitleTrace>(session.id).at(-1), source);
     run.titleState = () => state;

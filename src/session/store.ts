@@ -92,8 +92,9 @@ export class Store {
       partsOf: db.prepare<[string], { message_id: string; data: string }>(
         `SELECT message_id, data FROM parts WHERE session_id = ? ORDER BY message_id, id`,
       ),
-      userMessageCount: db.prepare<[string], { n: number }>(
-        `SELECT count(*) AS n FROM messages WHERE session_id = ? AND role = 'user'`,
+      promptCount: db.prepare<[string], { n: number }>(
+        `SELECT count(*) AS n FROM messages
+         WHERE session_id = ? AND role = 'user' AND json_extract(info, '$.agent') IS NOT 'shell'`,
       ),
       insertTitleTrace: db.prepare(`INSERT INTO title_generations (session_id, data) VALUES (?, ?)`),
       updateTitleTrace: db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
@@ -255,8 +256,9 @@ export class Store {
     return list;
   }
 
-  userMessageCount(sessionID: string): number {
-    return this.stmt.userMessageCount.get(sessionID)!.n;
+  /** User messages that were prompts to the model; prompt-shell commands store user messages too. */
+  promptCount(sessionID: string): number {
+    return this.stmt.promptCount.get(sessionID)!.n;
   }
 
   /** Title generation traces live on the session's record, written the moment a generation starts and ends. */

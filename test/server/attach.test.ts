@@ -56,7 +56,7 @@ describe("ode run --attach URL", () => {
     await attach(server.url, { message: "second", continue: true });
     expect(server.rt.store.listSessions()).toHaveLength(1);
     expect(server.rt.store.getSession(session.id).title).toBe("Renamed");
-    expect(server.rt.store.userMessageCount(session.id)).toBe(2);
+    expect(server.rt.store.promptCount(session.id)).toBe(2);
     await expect(attach(server.url, { message: "x", sessionID: "ses_missing" })).rejects.toMatchObject({ status: 404 });
   });
 
