@@ -1,26 +1,19 @@
 import { streamText, tool, type LanguageModelUsage, type ModelMessage, type ToolSet } from "ai";
 import { publish } from "../bus.js";
 import { newId } from "../ids.js";
-import { loadModel, modelSpec, pickModelName, type ResolvedModel } from "../provider/provider.js";
+import { loadModel, modelSpec, pickModelName } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import { ABORTED_MESSAGE } from "../session/abort.js";
 import { SessionNotFoundError } from "../session/errors.js";
 import type { ActiveRun, RunOutcome } from "../session/runs.js";
-import {
-  emptyTokens,
-  type AssistantMessage,
-  type MessageError,
-  type Part,
-  type ToolPart,
-  type UserMessage,
-} from "../session/schema.js";
+import type { AssistantMessage, MessageError, Part, ToolPart, UserMessage } from "../session/schema.js";
 import type { ToolDefinition } from "../tool/tool.js";
 import { toMessageError } from "./errors.js";
 import { addTokens, toTokens } from "./tokens.js";
 import { toModelMessages } from "./history.js";
 import { systemPrompt } from "./system.js";
 import { errorText, runToolCall } from "./tool-call.js";
-import { recordUserMessage } from "./user-message.js";
+import { newAssistantMessage, recordUserMessage } from "./messages.js";
 import { startTitleGeneration } from "./title.js";
 
 export const DEFAULT_MAX_STEPS = 50;
@@ -246,26 +239,6 @@ function handle(step: Step, part: FullStreamPart): void {
   }
 }
 
-function assistantMessage(
-  sessionID: string,
-  parentID: string,
-  model: ResolvedModel,
-  directory: string,
-): AssistantMessage {
-  return {
-    id: newId("msg"),
-    sessionID,
-    role: "assistant",
-    parentID,
-    time: { created: Date.now() },
-    modelID: model.modelID,
-    providerID: model.providerID,
-    path: { cwd: directory, root: directory },
-    tokens: emptyTokens(),
-    cost: 0,
-  };
-}
-
 /**
  * Runs one turn: stores the user message, then streams model steps (each its own assistant message) and runs the
  * tools they call until the model stops, the step limit is reached, or the run is cancelled.
@@ -305,7 +278,7 @@ export async function prompt(rt: Runtime, input: PromptInput): Promise<PromptRes
     // The history is read once per run; each step appends what it produced.
     const messages = toModelMessages(rt.store.messages(session.id));
     for (let n = 0; n < maxSteps && !run.signal.aborted; n++) {
-      const message = assistantMessage(session.id, user.id, model, session.directory);
+      const message = newAssistantMessage(session.id, user.id, model, session.directory);
       rt.store.addMessage(message);
       rt.runs.addAssistantMessage(run, message.id);
       run.stage = "model";

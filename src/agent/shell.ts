@@ -3,9 +3,9 @@ import type { Runtime } from "../runtime.js";
 import { ABORTED_MESSAGE } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
 import type { RunOutcome } from "../session/runs.js";
-import { emptyTokens, type AssistantMessage, type ToolPart, type UserMessage } from "../session/schema.js";
+import type { ToolPart, UserMessage } from "../session/schema.js";
 import { errorText, runToolCall } from "./tool-call.js";
-import { recordUserMessage } from "./user-message.js";
+import { newAssistantMessage, recordUserMessage } from "./messages.js";
 
 export interface ShellInput {
   sessionID: string;
@@ -31,20 +31,8 @@ export async function runShell(rt: Runtime, input: ShellInput): Promise<ShellRes
   const session = rt.store.getSession(input.sessionID);
   const bash = rt.tools.find((t) => t.name === "bash")!;
   const run = rt.runs.start(session.id, "shell");
-  const now = Date.now();
-  const user: UserMessage = { id: newId("msg"), sessionID: session.id, role: "user", time: { created: now }, agent: "shell" };
-  const assistant: AssistantMessage = {
-    id: newId("msg"),
-    sessionID: session.id,
-    role: "assistant",
-    parentID: user.id,
-    time: { created: now },
-    modelID: "shell",
-    providerID: "user",
-    path: { cwd: session.directory, root: session.directory },
-    tokens: emptyTokens(),
-    cost: 0,
-  };
+  const user: UserMessage = { id: newId("msg"), sessionID: session.id, role: "user", time: { created: Date.now() }, agent: "shell" };
+  const assistant = newAssistantMessage(session.id, user.id, { providerID: "user", modelID: "shell" }, session.directory);
   const part: ToolPart = {
     id: newId("prt"),
     sessionID: session.id,

@@ -1,7 +1,7 @@
 import { newId } from "../ids.js";
 import type { Runtime } from "../runtime.js";
 import type { ActiveRun } from "../session/runs.js";
-import type { UserMessage } from "../session/schema.js";
+import { emptyTokens, type AssistantMessage, type UserMessage } from "../session/schema.js";
 
 /**
  * Stores a run's user message with its text part and binds it to the run (`attempted_input` is what the run
@@ -25,4 +25,25 @@ export function recordUserMessage(
     ...(synthetic ? { synthetic } : {}),
   });
   rt.runs.setUserMessage(run, user.id, attemptedInput);
+}
+
+/** A step's assistant message before anything streamed into it; `model` is who answers (`user/shell` for `!cmd`). */
+export function newAssistantMessage(
+  sessionID: string,
+  parentID: string,
+  model: { providerID: string; modelID: string },
+  directory: string,
+): AssistantMessage {
+  return {
+    id: newId("msg"),
+    sessionID,
+    role: "assistant",
+    parentID,
+    time: { created: Date.now() },
+    modelID: model.modelID,
+    providerID: model.providerID,
+    path: { cwd: directory, root: directory },
+    tokens: emptyTokens(),
+    cost: 0,
+  };
 }
