@@ -1,4 +1,4 @@
-import { listenOnLoopback, readBody, sendJson, split } from "./loopback.js";
+import { acceptJsonPost, listenOnLoopback, sendJson, split } from "./loopback.js";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { RecordedRequest } from "./openai-server.js";
 
@@ -49,18 +49,9 @@ export async function startProviderServer(dialect: ProviderDialect, replies: Pro
     typeof replies === "function" ? replies(req, index) : (replies[index] ?? EXHAUSTED);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== "POST" || (req.url ?? "").split("?")[0] !== dialect.path) {
-      sendJson(res, 404, dialect.errorBody(404, `no route for ${req.method} ${req.url}`));
-      return;
-    }
-    const raw = await readBody(req);
-    let body: any;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      sendJson(res, 400, dialect.errorBody(400, "request body is not JSON"));
-      return;
-    }
+    const accepted = await acceptJsonPost(req, res, dialect.path, dialect.errorBody);
+    if (!accepted) return;
+    const { body } = accepted;
     const recorded: RecordedRequest = { body, headers: { ...req.headers }, time: Date.now() };
     const index = requests.length;
     requests.push(recorded);

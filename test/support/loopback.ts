@@ -42,11 +42,34 @@ export function sendJson(res: ServerResponse, status: number, payload: unknown):
   res.end(JSON.stringify(payload));
 }
 
-export function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
+}
+
+/**
+ * Takes a POST to `path` with a JSON body and returns the body; answers anything else itself (404 for another
+ * route, 400 for a body that is not JSON) in the API's own error shape, and returns undefined.
+ */
+export async function acceptJsonPost(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  errorBody: (status: number, message: string) => unknown,
+): Promise<{ body: any } | undefined> {
+  if (req.method !== "POST" || (req.url ?? "").split("?")[0] !== path) {
+    sendJson(res, 404, errorBody(404, `no route for ${req.method} ${req.url}`));
+    return undefined;
+  }
+  const raw = await readBody(req);
+  try {
+    return { body: JSON.parse(raw) };
+  } catch {
+    sendJson(res, 400, errorBody(400, "request body is not JSON"));
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-import { listenOnLoopback, readBody, sendJson, split } from "./loopback.js";
+import { acceptJsonPost, listenOnLoopback, sendJson, split } from "./loopback.js";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 export interface ScriptedToolCall {
@@ -61,19 +61,11 @@ export async function startOpenAIServer(replies: ReplySource): Promise<OpenAITes
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? "").split("?")[0];
-    if (req.method !== "POST" || path !== "/v1/chat/completions") {
-      sendJson(res, 404, { error: { message: `no route for ${req.method} ${req.url}`, type: "invalid_request_error" } });
-      return;
-    }
-    const raw = await readBody(req);
-    let body: any;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      sendJson(res, 400, { error: { message: "request body is not JSON", type: "invalid_request_error" } });
-      return;
-    }
+    const accepted = await acceptJsonPost(req, res, "/v1/chat/completions", (_, message) => ({
+      error: { message, type: "invalid_request_error" },
+    }));
+    if (!accepted) return;
+    const { body } = accepted;
     const recorded: RecordedRequest = { body, headers: { ...req.headers }, time: Date.now() };
     const index = requests.length;
     requests.push(recorded);
