@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from "./config/config.js";
 import { dataDir as defaultDataDir } from "./config/paths.js";
+import { RuntimeEvents } from "./events.js";
 import { initLog } from "./log.js";
 import { markAgentProcess } from "./shell/env.js";
 import { Runs } from "./session/runs.js";
@@ -11,6 +12,8 @@ import type { ToolDefinition } from "./tool/tool.js";
 export interface Runtime {
   store: Store;
   runs: Runs;
+  /** This runtime's events (every change to its sessions, messages, parts and runs); no other runtime sees them. */
+  events: RuntimeEvents;
   config: Config;
   dataDir: string;
   /** The directory ode was started in: new sessions belong to it and `ode.json` is read from it. */
@@ -21,22 +24,36 @@ export interface Runtime {
   close(): void;
 }
 
-export function createRuntime(options: { directory?: string; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Runtime {
-  markAgentProcess();
+export interface RuntimeOptions {
+  directory?: string;
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * The CLI's choice, off for a library user: mark the whole process (`AGENT=1`, `OPENCODE=1` in `process.env`)
+   * and take SIGUSR2 as the wake-up for cancels from other processes. Without it, children still get both
+   * markers through their per-spawn environment, and cancel requests are picked up by watching the database.
+   */
+  processWide?: boolean;
+}
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  if (options.processWide) markAgentProcess();
   const env = options.env ?? process.env;
   const directory = options.directory ?? process.cwd();
   const dir = options.dataDir ?? defaultDataDir(env);
   initLog(dir);
-  const store = Store.open(dir);
-  const runs = new Runs(store);
+  const events = new RuntimeEvents();
+  const store = Store.open(dir, events);
+  const runs = new Runs(store, options.processWide ? "signal" : "watch");
   runs.recoverCrashed();
   const config = loadConfig(directory, env);
   // `ode session abort` in another process writes its request on the run row and wakes the owner with SIGUSR2.
   const wake = () => runs.applyRemoteCancels();
-  process.on("SIGUSR2", wake);
+  if (options.processWide) process.on("SIGUSR2", wake);
   const close = () => {
     process.off("SIGUSR2", wake);
+    runs.close();
     store.close();
   };
-  return { store, runs, config, dataDir: dir, directory, tools: builtinTools(store), env, close };
+  return { store, runs, events, config, dataDir: dir, directory, tools: builtinTools(store), env, close };
 }

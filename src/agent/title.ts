@@ -1,11 +1,11 @@
 import { generateText } from "ai";
-import { publish, subscribe } from "../bus.js";
 import { log } from "../log.js";
 import { resolveModel, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import type { TitleGenerationState } from "../session/abort.js";
 import type { ActiveRun } from "../session/runs.js";
-import type { MessageInfo, SessionInfo, UserMessage } from "../session/schema.js";
+import type { SessionInfo, UserMessage } from "../session/schema.js";
+import { errorText } from "../session/errors.js";
 import { normalizeTitle } from "../session/title.js";
 
 /** How long a title may take; a one-shot `ode run` waits at most this long for it before exiting. */
@@ -60,10 +60,6 @@ function earlierState(trace: TitleTrace | undefined, source: string): TitleGener
   return trace.success ? "completed_before_abort" : "failed_before_abort";
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Generates the session's title in the background on its first turn. Never blocks the turn and never fails it:
  * every outcome (success, provider error, empty answer, timeout, a title the user set) leaves a durable trace,
@@ -116,15 +112,15 @@ function start(
   };
   // The turn's first assistant message may be created before or after the generation ends: attach the trace to
   // it the moment it appears (event-driven, no polling), and stop listening when the run ends without one.
-  const unsubscribe = subscribe((event) => {
+  const unsubscribe = rt.events.subscribe((event) => {
     if (event.sessionID !== session.id) return;
     if (event.type === "run.finished" && event.properties.runID === run.id) {
       stopListening();
       return;
     }
     if (event.type !== "message.updated") return;
-    const info = event.properties.info as MessageInfo | undefined;
-    if (info?.role !== "assistant" || info.parentID !== user.id) return;
+    const info = event.properties.info;
+    if (info.role !== "assistant" || info.parentID !== user.id) return;
     stopListening();
     trace.assistant_message_id = info.id;
     guarded("attaching the title trace failed", () => {
@@ -160,7 +156,7 @@ function start(
       rt.store.updateTitleTrace(traceID, trace);
       attach();
     });
-    publish("session.title.generated", session.id, { trace: { ...trace } });
+    rt.events.emit("session.title.generated", session.id, { trace: { ...trace } });
   };
 
   if (source === "user") {

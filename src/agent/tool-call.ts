@@ -1,12 +1,8 @@
 import type { Runtime } from "../runtime.js";
 import type { ActiveRun } from "../session/runs.js";
 import type { ToolPart } from "../session/schema.js";
-import { ToolInterruptedError } from "../tool/bash.js";
-import type { ToolDefinition, ToolResult } from "../tool/tool.js";
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+import { errorText } from "../session/errors.js";
+import { ToolInterruptedError, type ToolDefinition, type ToolResult } from "../tool/tool.js";
 
 /**
  * Executes one tool call and records it on its part (running, then completed or error). While it runs, the run's
@@ -26,7 +22,7 @@ export async function runToolCall(
   rt.store.upsertPart(part);
   run.activeCalls.set(part.callID, phase);
   try {
-    const result = await def.execute(input, {
+    const result = await def.run(input, {
       sessionID: part.sessionID,
       messageID: part.messageID,
       callID: part.callID,

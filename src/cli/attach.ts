@@ -1,10 +1,12 @@
 import http from "node:http";
 import https from "node:https";
 import type { PromptResult } from "../agent/prompt.js";
-import type { OdeEvent } from "../bus.js";
+import type { OdeEvent } from "../events.js";
 import { InvalidInputError, OdeError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
+import { reportRunEnd } from "./fail.js";
 import { renderEvent, type OutputFormat } from "./render.js";
+import { onInterrupt } from "./signals.js";
 
 export interface AttachOptions {
   message: string;
@@ -163,14 +165,11 @@ export async function runAttached(url: string, opts: AttachOptions): Promise<voi
     notify();
   });
 
-  let interrupts = 0;
-  const onInt = () => {
-    if (++interrupts > 1) process.exit(130);
+  const detach = onInterrupt(() => {
     remote.call("POST", `${path}/abort`, { reason: "SIGINT in ode run --attach" }).catch((error: Error) => {
       process.stderr.write(`ode: could not abort the run: ${error.message}\n`);
     });
-  };
-  process.on("SIGINT", onInt);
+  });
   let result: Pick<PromptResult, "runID" | "outcome" | "error" | "text">;
   try {
     result = await remote.call("POST", `${path}/message`, {
@@ -188,13 +187,9 @@ export async function runAttached(url: string, opts: AttachOptions): Promise<voi
       notify();
     });
   } finally {
-    process.off("SIGINT", onInt);
+    detach();
     stream.close();
   }
   if (opts.format === "text" && result.text && !result.text.endsWith("\n")) process.stdout.write("\n");
-  if (result.outcome !== "completed") {
-    const reason = result.error?.data.message ?? result.outcome;
-    process.stderr.write(`ode: run ${result.outcome}: ${reason} (session ${session.id})\n`);
-    process.exitCode = result.outcome === "aborted" ? 130 : 1;
-  }
+  reportRunEnd(result, session.id);
 }

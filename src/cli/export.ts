@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./fail.js";
+import { openRuntime } from "./open.js";
 
 interface ExportOptions {
   sanitize?: boolean;
@@ -16,11 +17,10 @@ export function registerExport(program: Command): void {
     .action(
       action(async (sessionID: string | undefined, opts: ExportOptions) => {
         const fs = await import("node:fs");
-        const { createRuntime } = await import("../runtime.js");
         const { SessionNotFoundError } = await import("../session/errors.js");
         const { buildExport } = await import("../export/snapshot.js");
         const { sanitizeExport } = await import("../export/sanitize.js");
-        const rt = createRuntime();
+        const rt = await openRuntime();
         try {
           const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
           if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to export)`);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./fail.js";
+import { openRuntime } from "./open.js";
 
 export function registerImport(program: Command): void {
   program
@@ -10,7 +11,6 @@ export function registerImport(program: Command): void {
     .action(
       action(async (file: string, opts: { force?: boolean }) => {
         const fs = await import("node:fs");
-        const { createRuntime } = await import("../runtime.js");
         const { importSession, parseImport, ImportValidationError } = await import("../export/import.js");
         let text: string;
         try {
@@ -25,7 +25,7 @@ export function registerImport(program: Command): void {
           if (error instanceof ImportValidationError) throw new ImportValidationError(`${file}: ${error.message}`);
           throw error;
         }
-        const rt = createRuntime();
+        const rt = await openRuntime();
         try {
           const result = importSession(rt, doc, { force: opts.force });
           process.stdout.write(

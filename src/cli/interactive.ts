@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { Runtime } from "../runtime.js";
 import type { SessionInfo } from "../session/schema.js";
 import { action } from "./fail.js";
+import { openRuntime } from "./open.js";
 
 const HELP = `Type a message for the model, or:
   !<command>      run a shell command in this session's context
@@ -42,7 +43,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   const say = (text: string) => process.stdout.write(text + "\n");
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   if (process.stdin.isTTY) readline.emitKeypressEvents(process.stdin, rl);
-  const stopRender = renderEvents("text", () => current?.id);
+  const stopRender = renderEvents(rt.events, "text", () => current?.id);
   // Ctrl-C in the terminal: aborts the run that is going; when idle, a second one within 2 s quits. Without this
   // handler readline would pause its input and the prompt would stop reading.
   let idleInterrupt = 0;
@@ -124,8 +125,7 @@ export function registerInteractive(program: Command): void {
     .option("-s, --session <id>", "start the interactive prompt in this session")
     .action(
       action(async (opts: { session?: string }) => {
-        const { createRuntime } = await import("../runtime.js");
-        const rt = createRuntime();
+        const rt = await openRuntime();
         await interactive(rt, opts.session ? rt.store.getSession(opts.session) : undefined);
         rt.close();
       }),

@@ -1,5 +1,4 @@
-import { subscribe, type OdeEvent } from "../bus.js";
-import type { Part } from "../session/schema.js";
+import type { OdeEvent, RuntimeEvents } from "../events.js";
 
 export type OutputFormat = "text" | "json";
 
@@ -7,8 +6,8 @@ export type OutputFormat = "text" | "json";
  * Prints a session's live events: JSON lines (each with its `sessionID`) for scripts, or streamed text on stdout
  * with one line per tool call on stderr for people.
  */
-export function renderEvents(format: OutputFormat, sessionID: () => string | undefined): () => void {
-  return subscribe((event: OdeEvent) => {
+export function renderEvents(events: RuntimeEvents, format: OutputFormat, sessionID: () => string | undefined): () => void {
+  return events.subscribe((event) => {
     const current = sessionID();
     if (current && event.sessionID !== current) return;
     renderEvent(format, event);
@@ -22,11 +21,11 @@ export function renderEvent(format: OutputFormat, event: OdeEvent): void {
     return;
   }
   if (event.type === "message.part.delta" && event.properties.partType === "text") {
-    process.stdout.write(String(event.properties.delta));
+    process.stdout.write(event.properties.delta);
     return;
   }
   if (event.type !== "message.part.updated") return;
-  const part = event.properties.part as Part;
+  const part = event.properties.part;
   if (part.type === "text" && part.time?.end !== undefined && part.text) process.stdout.write("\n");
   if (part.type !== "tool") return;
   const state = part.state;

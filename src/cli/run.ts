@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import type { Runtime } from "../runtime.js";
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
-import { action } from "./fail.js";
+import { action, reportRunEnd } from "./fail.js";
+import { openRuntime } from "./open.js";
+import { onInterrupt } from "./signals.js";
 import type { OutputFormat } from "./render.js";
 
 interface RunOptions {
@@ -37,17 +39,11 @@ export function pickSession(rt: Runtime, opts: { session?: string; continue?: bo
 
 /** Ctrl-C cancels the run with source `signal`; a second Ctrl-C exits at once. SIGTERM is a shutdown. */
 function wireSignals(rt: Runtime, sessionID: string): () => void {
-  let interrupts = 0;
-  const onInt = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    rt.runs.cancel(sessionID, { source: "signal", via: "SIGINT" });
-  };
+  const detach = onInterrupt(() => rt.runs.cancel(sessionID, { source: "signal", via: "SIGINT" }));
   const onTerm = () => rt.runs.cancel(sessionID, { source: "shutdown", via: "SIGTERM" });
-  process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   return () => {
-    process.off("SIGINT", onInt);
+    detach();
     process.off("SIGTERM", onTerm);
   };
 }
@@ -84,26 +80,21 @@ export function registerRun(program: Command): void {
           });
           return;
         }
-        const { createRuntime } = await import("../runtime.js");
         const { prompt } = await import("../agent/prompt.js");
         const { renderEvents } = await import("./render.js");
         const { modelSpec, pickModelName } = await import("../provider/provider.js");
-        const rt = createRuntime();
+        const rt = await openRuntime();
         // A misconfigured model fails here, before a session is created for a run that cannot start.
         modelSpec(rt.config, pickModelName(rt.config, opts.model, rt.env), rt.env);
         const session = pickSession(rt, opts);
-        const stopRender = renderEvents(opts.format, () => session.id);
+        const stopRender = renderEvents(rt.events, opts.format, () => session.id);
         const unwire = wireSignals(rt, session.id);
         const result = await prompt(rt, { sessionID: session.id, text, model: opts.model, timeoutMs });
         // Headless runs and loops get titles too: wait (bounded by the title timeout) for the generation in flight.
         await result.titleDone;
         unwire();
         stopRender();
-        if (result.outcome !== "completed") {
-          const reason = result.error?.data.message ?? result.outcome;
-          process.stderr.write(`ode: run ${result.outcome}: ${reason} (session ${session.id})\n`);
-          process.exitCode = result.outcome === "aborted" ? 130 : 1;
-        }
+        reportRunEnd(result, session.id);
         rt.close();
         // Idle keep-alive sockets of the model client would hold the process open for seconds; the run is done.
         process.exit();

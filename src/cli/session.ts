@@ -2,11 +2,7 @@ import type { Command } from "commander";
 import type { AbortDiagnostic } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
 import { action } from "./fail.js";
-
-async function runtime() {
-  const { createRuntime } = await import("../runtime.js");
-  return createRuntime();
-}
+import { openRuntime as runtime } from "./open.js";
 
 function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString() : "-";

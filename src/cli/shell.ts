@@ -1,5 +1,7 @@
 import type { Command } from "commander";
-import { action } from "./fail.js";
+import { action, outcomeExitCode } from "./fail.js";
+import { openRuntime } from "./open.js";
+import { onInterrupt } from "./signals.js";
 
 export function registerShell(program: Command): void {
   program
@@ -9,18 +11,14 @@ export function registerShell(program: Command): void {
     .argument("<command...>")
     .action(
       action(async (sessionID: string, words: string[]) => {
-        const { createRuntime } = await import("../runtime.js");
         const { runShell } = await import("../agent/shell.js");
-        const rt = createRuntime();
-        const onInt = () => rt.runs.cancel(sessionID, { source: "signal", via: "SIGINT" });
-        process.on("SIGINT", onInt);
+        const rt = await openRuntime();
+        const detach = onInterrupt(() => rt.runs.cancel(sessionID, { source: "signal", via: "SIGINT" }));
         const result = await runShell(rt, { sessionID, command: words.join(" ") });
-        process.off("SIGINT", onInt);
+        detach();
         process.stdout.write(result.output);
         rt.close();
-        if (result.outcome === "aborted") process.exitCode = 130;
-        else if (result.outcome === "error") process.exitCode = 1;
-        else process.exitCode = result.exitCode ?? 1;
+        process.exitCode = result.outcome === "completed" ? (result.exitCode ?? 1) : outcomeExitCode(result.outcome);
       }),
     );
 }

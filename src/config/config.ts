@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { ConfigError } from "../session/errors.js";
+import { ConfigError, firstIssue } from "../session/errors.js";
 import { globalConfigDir } from "./paths.js";
 
 const providerSchema = z.object({
@@ -47,10 +47,7 @@ function readConfigFile(file: string): z.infer<typeof configSchema> | undefined 
     throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
   }
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ConfigError(`${file}: ${firstIssue(parsed.error)}`);
   return parsed.data;
 }
 

@@ -1,8 +1,11 @@
 import { z } from "zod";
 import type { TitleTrace } from "../agent/title.js";
-import { cancelSources } from "../session/abort.js";
+import { cancelSources, reportedTitleStates, runPhases } from "../session/abort.js";
+import { runKinds, runOutcomes } from "../session/runs.js";
+import { killModes } from "../shell/spawn.js";
 import type { Runtime } from "../runtime.js";
-import { OdeError } from "../session/errors.js";
+import { fieldPath, firstIssue, OdeError } from "../session/errors.js";
+import { sqliteCode } from "../storage/db.js";
 import { messageInfoSchema, partSchema, sessionInfoSchema, type MessageWithParts, type SessionInfo } from "../session/schema.js";
 import { defaultTitle, isDefaultTitle, normalizeTitle } from "../session/title.js";
 import type { RunRecord } from "./diagnostics.js";
@@ -29,18 +32,18 @@ const abortSchema = z.looseObject({
   recorded_at: z.number(),
   run_id: z.string(),
   source: z.enum(cancelSources),
-  mode: z.enum(["soft", "hard"]),
-  phase: z.enum(["queued", "model", "tool", "shell"]),
+  mode: z.enum(killModes),
+  phase: z.enum(runPhases),
   via_ctx_abort: z.boolean(),
-  title_generation_state: z.enum(["not_started", "in_flight", "completed_before_abort", "failed_before_abort", "skipped", "completed_after_abort"]),
+  title_generation_state: z.enum(reportedTitleStates),
 });
 
 const runSchema = z.looseObject({
   run_id: z.string().regex(/^run_/, "must start with run_"),
-  kind: z.enum(["prompt", "shell"]),
+  kind: z.enum(runKinds),
   started_at: z.number(),
   ended_at: z.number().nullable(),
-  outcome: z.enum(["completed", "aborted", "error"]).nullable(),
+  outcome: z.enum(runOutcomes).nullable(),
   user_message_id: z.string().nullable(),
   assistant_message_ids: z.array(z.string()),
   steps: z.number().int(),
@@ -81,14 +84,8 @@ export interface ImportDocument {
   traces: TitleTrace[];
 }
 
-function fieldPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${String(key)}`;
-  return out || "(document)";
-}
-
 function invalid(path: readonly PropertyKey[], message: string): never {
-  throw new ImportValidationError(`${fieldPath(path)}: ${message}`);
+  throw new ImportValidationError(`${fieldPath(path, "(document)")}: ${message}`);
 }
 
 /**
@@ -112,8 +109,7 @@ export function parseImport(text: string): ImportDocument {
 function valid<T>(schema: z.ZodType<T>, raw: unknown): T {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  return invalid(issue.path, issue.message);
+  throw new ImportValidationError(firstIssue(result.error, "(document)"));
 }
 
 function fromOpencode(raw: unknown): ImportDocument {
@@ -176,16 +172,6 @@ export function importSession(
   options: { force?: boolean } = {},
 ): ImportResult {
   const { store } = rt;
-  const db = store.db;
-  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, role, info, diagnostics) VALUES (?, ?, ?, ?, ?)`);
-  const insertPart = db.prepare(`INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)`);
-  const insertRun = db.prepare(
-    `INSERT INTO runs (id, session_id, kind, started_at, ended_at, outcome, owner_pid, owner_start, user_message_id,
-       assistant_message_ids, interrupt, cancel_count, steps, finish, attempted_input)
-     VALUES (@id, @session_id, @kind, @started_at, @ended_at, @outcome, @owner_pid, 'imported', @user_message_id,
-       @assistant_message_ids, @interrupt, @cancel_count, @steps, @finish, @attempted_input)`,
-  );
-
   const { info } = doc;
   const title = normalizeTitle(info.title);
   const session = { ...info, title: title || defaultTitle(new Date(info.time.created)) };
@@ -210,28 +196,24 @@ export function importSession(
       }
       store.insertSessionInfo(session, titleSource);
       doc.messages.forEach((message, i) => {
-        const { diagnostics, ...rest } = message.info as typeof message.info & { diagnostics?: unknown };
         at = `messages[${i}].info.id`;
-        insertMessage.run(rest.id, info.id, rest.role, JSON.stringify(rest), JSON.stringify(diagnostics ?? {}));
+        store.insertMessageAsIs(message.info);
         message.parts.forEach((part, j) => {
           at = `messages[${i}].parts[${j}].id`;
-          insertPart.run(part.id, part.messageID, info.id, JSON.stringify(part));
+          store.insertPartAsIs(part);
         });
         parts += message.parts.length;
       });
       doc.runs.forEach((run, i) => {
         at = `diagnostics.loop.runs[${i}].run_id`;
         const interrupt = interrupts.get(run.run_id);
-        insertRun.run({
+        rt.runs.insertAsIs({
           id: run.run_id,
           session_id: info.id,
           kind: run.kind,
           started_at: run.started_at,
           ended_at: run.ended_at,
           outcome: run.outcome,
-          // No process here runs an imported run: an owner start time no process has marks it dead, so one still
-          // open in the document is closed as a crash the next time the store opens.
-          owner_pid: process.pid,
           user_message_id: run.user_message_id,
           assistant_message_ids: JSON.stringify(run.assistant_message_ids),
           interrupt: interrupt ? JSON.stringify(interrupt) : null,
@@ -247,7 +229,7 @@ export function importSession(
       }
     });
   } catch (error) {
-    if ((error as { code?: string }).code?.startsWith("SQLITE_CONSTRAINT")) {
+    if (sqliteCode(error)?.startsWith("SQLITE_CONSTRAINT")) {
       throw new ImportValidationError(`${at}: this id already belongs to another session in this data directory`);
     }
     throw error;

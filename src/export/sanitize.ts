@@ -1,4 +1,6 @@
-import { cancelSources } from "../session/abort.js";
+import { cancelSources, cancelVias, reportedTitleStates, runPhases } from "../session/abort.js";
+import { runKinds, runOutcomes } from "../session/runs.js";
+import { killModes } from "../shell/spawn.js";
 import type { MessageInfo, Part, SessionInfo } from "../session/schema.js";
 import { EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportDocument, type RuntimeInfo } from "./snapshot.js";
 
@@ -106,7 +108,6 @@ const ERROR_NAMES = [
   "SessionNotFoundError", "SessionBusyError", "ConfigError", "InvalidInputError", "ToolError", "ToolInterruptedError",
   "ImportValidationError", "SessionExistsError", "RemoteError", "ServerClosingError", "NotFoundError", "UnauthorizedError",
 ];
-const VIAS = ["SIGINT", "SIGTERM", "cli", "esc", "ctrl-c", "timeout", "POST /session/:id/abort"];
 const PART_TYPES = [
   "text", "reasoning", "tool", "step-start", "step-finish", "file", "patch", "snapshot", "agent", "subtask", "retry", "compaction",
 ];
@@ -327,13 +328,11 @@ const abortRules = rules({
   run_id: id("run"),
   message_id: id("msg"),
   source: oneOf("source", cancelSources),
-  mode: oneOf("mode", ["soft", "hard"]),
-  via: oneOf("via", VIAS),
-  phase: oneOf("phase", ["queued", "model", "tool", "shell"]),
+  mode: oneOf("mode", killModes),
+  via: oneOf("via", cancelVias),
+  phase: oneOf("phase", runPhases),
   tool_call_id: toolCallID,
-  title_generation_state: oneOf("title-generation-state", [
-    "not_started", "in_flight", "completed_before_abort", "failed_before_abort", "skipped", "completed_after_abort",
-  ]),
+  title_generation_state: oneOf("title-generation-state", reportedTitleStates),
   reason: redact("reason"),
   error_message: redact("error"),
 });
@@ -357,8 +356,8 @@ const titleTrace: Field = (value, owner, ctx) =>
 
 const runRules = rules({
   run_id: id("run"),
-  kind: oneOf("kind", ["prompt", "shell"]),
-  outcome: oneOf("outcome", ["completed", "aborted", "error"]),
+  kind: oneOf("kind", runKinds),
+  outcome: oneOf("outcome", runOutcomes),
   user_message_id: id("msg"),
   assistant_message_ids: messageIDs,
   finish,

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { LanguageModelV3 } from "@ai-sdk/provider";
 import type { Config, ProviderConfig } from "../config/config.js";
-import { ConfigError } from "../session/errors.js";
+import { ConfigError, firstIssue } from "../session/errors.js";
 import { scriptSchema, type Script } from "./scripted.js";
 
 export interface ResolvedModel {
@@ -50,10 +50,7 @@ function loadScript(id: string, config: Config, script: unknown) {
     }
   }
   const parsed = scriptSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`provider ${id}: script: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ConfigError(`provider ${id}: script: ${firstIssue(parsed.error)}`);
   return parsed.data;
 }
 

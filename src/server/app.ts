@@ -2,14 +2,14 @@ import type { HttpBindings } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { prompt, type PromptResult } from "../agent/prompt.js";
+import { driveRun, prompt, startRun, type PromptResult } from "../agent/prompt.js";
 import { runShell } from "../agent/shell.js";
 import { buildExport } from "../export/snapshot.js";
 import { sanitizeExport } from "../export/sanitize.js";
 import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
-import { InvalidInputError, OdeError } from "../session/errors.js";
+import { firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
 
@@ -50,17 +50,14 @@ async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.outpu
     }
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InvalidInputError(`${issue.path.join(".") || "body"}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new InvalidInputError(firstIssue(parsed.error, "body"));
   return parsed.data;
 }
 
 /** The HTTP interface: a thin layer over the functions the CLI uses, on one runtime shared by all sessions. */
 export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServer {
   const app = new Hono<{ Bindings: HttpBindings }>();
-  const events = new EventStreams(options);
+  const events = new EventStreams(rt.events, options);
   const pending = new Set<Promise<unknown>>();
   let closing = false;
 
@@ -126,15 +123,13 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   app.post("/session/:id/prompt_async", async (c) => {
     const input = await body(c, promptBody);
     const sessionID = c.req.param("id");
-    const running = track(prompt(rt, { sessionID, ...input }));
-    const runID = rt.runs.get(sessionID)?.id;
-    // prompt() checks the session, the model and the busy state before its first await: a promise already
-    // rejected here is a run that never started, and racing it against a resolved one surfaces that rejection.
-    await Promise.race([running, Promise.resolve()]);
+    // Checks (session, model, busy) throw here and answer with their status; past this line the run exists.
+    const started = startRun(rt, { sessionID, ...input });
+    const running = track(driveRun(rt, started));
     running.then(trackTitle, (error: unknown) =>
       log.error("prompt_async run failed", { sessionID, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
     );
-    return c.json({ sessionID, runID }, 202);
+    return c.json({ sessionID, runID: started.run.id }, 202);
   });
 
   app.post("/session/:id/shell", async (c) => {

@@ -1,4 +1,4 @@
-import { subscribe, type OdeEvent } from "../bus.js";
+import type { OdeEvent, RuntimeEvents } from "../events.js";
 import { log } from "../log.js";
 
 export interface EventStreamOptions {
@@ -7,7 +7,7 @@ export interface EventStreamOptions {
   maxQueuedBytes?: number;
 }
 
-type Frame = Pick<OdeEvent, "type" | "properties"> & { sessionID?: string };
+type Frame = { type: string; properties: object; sessionID?: string };
 
 const encoder = new TextEncoder();
 
@@ -15,19 +15,8 @@ function frame(event: Frame): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(event)}\n\n`);
 }
 
-// The bus hands the same event object to every listener, so each event is serialized once however many clients read.
-let lastEvent: OdeEvent | undefined;
-let lastFrame: Uint8Array = new Uint8Array();
-function encodeOnce(event: OdeEvent): Uint8Array {
-  if (event !== lastEvent) {
-    lastEvent = event;
-    lastFrame = frame({ type: event.type, sessionID: event.sessionID, properties: event.properties });
-  }
-  return lastFrame;
-}
-
 /**
- * `GET /event`: every bus event as a server-sent event. The bus publishes synchronously from inside the runs, so a
+ * `GET /event`: every runtime event as a server-sent event. Events are emitted synchronously from inside the runs, so a
  * client never gets to push back on it: each client has its own queue, bounded in bytes, and a client whose queue
  * is full is disconnected (it can reconnect and re-read the session) instead of making the server buffer for it.
  */
@@ -35,10 +24,25 @@ export class EventStreams {
   private readonly closers = new Set<() => void>();
   private readonly heartbeatMs: number;
   private readonly maxQueuedBytes: number;
+  // The runtime hands the same event object to every listener, so each event is serialized once however many
+  // clients read.
+  private lastEvent?: OdeEvent;
+  private lastFrame: Uint8Array = new Uint8Array();
 
-  constructor(options: EventStreamOptions = {}) {
+  constructor(
+    private readonly events: RuntimeEvents,
+    options: EventStreamOptions = {},
+  ) {
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 1024 * 1024;
+  }
+
+  private encodeOnce(event: OdeEvent): Uint8Array {
+    if (event !== this.lastEvent) {
+      this.lastEvent = event;
+      this.lastFrame = frame({ type: event.type, sessionID: event.sessionID, properties: event.properties });
+    }
+    return this.lastFrame;
   }
 
   get clients(): number {
@@ -63,8 +67,8 @@ export class EventStreams {
             }
             controller.enqueue(chunk);
           };
-          const unsubscribe = subscribe((event) => {
-            if (!sessionID || event.sessionID === sessionID) send(encodeOnce(event));
+          const unsubscribe = this.events.subscribe((event) => {
+            if (!sessionID || event.sessionID === sessionID) send(this.encodeOnce(event));
           });
           const heartbeat = setInterval(
             () => send(frame({ type: "server.heartbeat", properties: { time: Date.now() } })),

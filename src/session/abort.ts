@@ -1,34 +1,46 @@
 import { z } from "zod";
+import { killModes, type KillMode } from "../shell/spawn.js";
 
+// Each closed set of the abort contract is listed once here; its type, the import schema and the sanitize
+// allow-list are all derived from the list, so adding a value cannot silently break import or get redacted.
 export const cancelSources = ["user", "api", "signal", "timeout", "shutdown", "parent"] as const;
 export type CancelSource = (typeof cancelSources)[number];
 
+/** The paths ode's own cancels come through; a library caller may name others (they are redacted on sanitize). */
+export const cancelVias = ["SIGINT", "SIGTERM", "cli", "esc", "ctrl-c", "timeout", "POST /session/:id/abort"] as const;
+
+export const runPhases = ["queued", "model", "tool", "shell"] as const;
+export type RunPhase = (typeof runPhases)[number];
+
+export const titleGenerationStates = ["not_started", "in_flight", "completed_before_abort", "failed_before_abort", "skipped"] as const;
+export type TitleGenerationState = (typeof titleGenerationStates)[number];
+
+/** What an export reports: the state at abort time, or `completed_after_abort` when the title landed later. */
+export const reportedTitleStates = [...titleGenerationStates, "completed_after_abort"] as const;
+export type ReportedTitleState = (typeof reportedTitleStates)[number];
+
 export const cancelMetaSchema = z.object({
   source: z.enum(cancelSources),
-  mode: z.enum(["soft", "hard"]).default("soft"),
+  mode: z.enum(killModes).default("soft"),
   reason: z.string().optional(),
   via: z.string().optional(),
 });
 /** Who asked for a cancel, through which path, and how hard. Bound to the run it cancels. */
 export type CancelMeta = z.input<typeof cancelMetaSchema>;
 
-export type RunPhase = "queued" | "model" | "tool" | "shell";
-
-export type TitleGenerationState = "not_started" | "in_flight" | "completed_before_abort" | "failed_before_abort" | "skipped";
-
 export interface AbortDiagnostic {
   recorded_at: number;
   run_id: string;
   message_id?: string;
   source: CancelSource;
-  mode: "soft" | "hard";
+  mode: KillMode;
   reason?: string;
   via?: string;
   via_ctx_abort: boolean;
   phase: RunPhase;
   tool_call_id?: string;
   error_message?: string;
-  title_generation_state: TitleGenerationState | "completed_after_abort";
+  title_generation_state: ReportedTitleState;
 }
 
 export const ABORTED_MESSAGE = "The run was aborted";

@@ -31,3 +31,21 @@ export class InvalidInputError extends OdeError {
   override name = "InvalidInputError";
   override readonly status = 400;
 }
+
+/** The message of anything thrown, for one-line reports and stored error fields. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A field path as a reader writes it: `messages[2].parts[0].id`; `fallback` names the whole value. */
+export function fieldPath(path: readonly PropertyKey[], fallback = "(root)"): string {
+  let out = "";
+  for (const key of path) out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${String(key)}`;
+  return out || fallback;
+}
+
+/** The first problem a schema found, as `field: message`, so every bad input names its field the same way. */
+export function firstIssue(error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> }, fallback?: string): string {
+  const issue = error.issues[0]!;
+  return `${fieldPath(issue.path, fallback)}: ${issue.message}`;
+}

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { publish } from "../bus.js";
+import path from "node:path";
 import { newId } from "../ids.js";
 import { log } from "../log.js";
 import {
@@ -9,11 +9,18 @@ import {
   type RunPhase,
   type TitleGenerationState,
 } from "./abort.js";
+import { processStartTime } from "../shell/proc.js";
+import { sqliteCode } from "../storage/db.js";
 import { SessionBusyError, SessionNotFoundError } from "./errors.js";
 import type { Store } from "./store.js";
 
-export type RunKind = "prompt" | "shell";
-export type RunOutcome = "completed" | "aborted" | "error";
+export const runKinds = ["prompt", "shell"] as const;
+export type RunKind = (typeof runKinds)[number];
+/** How a run's owner hears of a cancel written on its row by another process. */
+export type OwnerWake = "signal" | "watch";
+
+export const runOutcomes = ["completed", "aborted", "error"] as const;
+export type RunOutcome = (typeof runOutcomes)[number];
 
 export interface RunRow {
   id: string;
@@ -24,6 +31,7 @@ export interface RunRow {
   outcome: RunOutcome | null;
   owner_pid: number;
   owner_start: string | null;
+  owner_wake: OwnerWake;
   user_message_id: string | null;
   assistant_message_ids: string;
   interrupt: string | null;
@@ -72,16 +80,6 @@ export class ActiveRun {
   }
 }
 
-/** When a process started (clock ticks since boot, from /proc), to tell a live owner from a reused pid. */
-function processStartTime(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 const OWN_START = processStartTime(process.pid);
 
 /** Whether the process that owns a run row is still that process (not dead, not a stranger with its pid). */
@@ -110,12 +108,24 @@ export interface CancelResult {
 export class Runs {
   private readonly active = new Map<string, ActiveRun>();
   private readonly stmt;
+  /** With `wake: "watch"`: the watch on the data directory, open while this process owns a run. */
+  private watcher?: fs.FSWatcher;
+  private wakePending = false;
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    private readonly wake: OwnerWake = "signal",
+  ) {
     const db = store.db;
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO runs (id, session_id, kind, started_at, owner_pid, owner_start) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, session_id, kind, started_at, owner_pid, owner_start, owner_wake) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertAsIs: db.prepare(
+        `INSERT INTO runs (id, session_id, kind, started_at, ended_at, outcome, owner_pid, owner_start, user_message_id,
+           assistant_message_ids, interrupt, cancel_count, steps, finish, attempted_input)
+         VALUES (@id, @session_id, @kind, @started_at, @ended_at, @outcome, @owner_pid, 'imported', @user_message_id,
+           @assistant_message_ids, @interrupt, @cancel_count, @steps, @finish, @attempted_input)`,
       ),
       activeRow: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? AND ended_at IS NULL`),
       get: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE id = ?`),
@@ -181,11 +191,11 @@ export class Runs {
   start(sessionID: string, kind: RunKind): ActiveRun {
     if (!this.store.findSession(sessionID)) throw new SessionNotFoundError(sessionID);
     const run = new ActiveRun(newId("run"), sessionID, kind, Date.now());
-    const insert = () => this.stmt.insert.run(run.id, sessionID, kind, run.startedAt, process.pid, OWN_START);
+    const insert = () => this.stmt.insert.run(run.id, sessionID, kind, run.startedAt, process.pid, OWN_START, this.wake);
     try {
       insert();
     } catch (error) {
-      if ((error as { code?: string }).code !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
+      if (sqliteCode(error) !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
       const existing = this.stmt.activeRow.get(sessionID);
       if (existing && ownerAlive(existing)) {
         throw new SessionBusyError(sessionID, existing.id);
@@ -194,8 +204,17 @@ export class Runs {
       insert();
     }
     this.active.set(sessionID, run);
-    publish("run.started", sessionID, { runID: run.id, kind });
+    this.watchForCancels();
+    this.store.events.emit("run.started", sessionID, { runID: run.id, kind });
     return run;
+  }
+
+  /**
+   * Writes a run row exactly as given (import). No process here runs an imported run: an owner start time no
+   * process has marks it dead, so one still open is closed as a crash the next time the store opens.
+   */
+  insertAsIs(row: Omit<RunRow, "owner_pid" | "owner_start" | "owner_wake" | "cancel_request">): void {
+    this.stmt.insertAsIs.run({ ...row, owner_pid: process.pid });
   }
 
   get(sessionID: string): ActiveRun | undefined {
@@ -248,7 +267,7 @@ export class Runs {
     };
     run.interrupt = diagnostic;
     this.writeInterrupt(run);
-    publish("run.aborted", sessionID, { runID: run.id, abort: diagnostic });
+    this.store.events.emit("run.aborted", sessionID, { runID: run.id, abort: diagnostic });
     run.controller.abort(meta);
     return { cancelled: true, runID: run.id, cause: true };
   }
@@ -272,6 +291,8 @@ export class Runs {
     }
     // A request already waiting for the owner is the earlier one, so this one is only counted.
     if (this.stmt.requestCancel.run(JSON.stringify(meta), row.id).changes === 0) this.stmt.countCancel.run(row.id);
+    // An owner that watches the database sees the write itself; SIGUSR2 would kill a process with no handler for it.
+    if (row.owner_wake === "watch") return { cancelled: true, runID: row.id, remote: true };
     try {
       process.kill(row.owner_pid, "SIGUSR2");
     } catch (error) {
@@ -302,10 +323,37 @@ export class Runs {
     this.store.deleteSession(sessionID);
   }
 
+  /**
+   * A library runtime does not own SIGUSR2: while it runs something, a watch on the data directory (the WAL file
+   * changes with every write of another process) tells it to look for cancel requests on its runs.
+   */
+  private watchForCancels(): void {
+    if (this.wake !== "watch" || this.watcher) return;
+    try {
+      this.watcher = fs.watch(path.dirname(this.store.db.name), { persistent: false }, () => {
+        if (this.wakePending) return;
+        this.wakePending = true;
+        setImmediate(() => {
+          this.wakePending = false;
+          if (this.store.db.open) this.applyRemoteCancels();
+        });
+      });
+    } catch (error) {
+      log.warn("cannot watch the data directory: cancels from other processes are not seen", { error: String(error) });
+    }
+  }
+
+  /** Stops watching for cancel requests of other processes (the runtime is closing). */
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
   finish(run: ActiveRun, outcome: RunOutcome, finishReason?: string): void {
     this.stmt.finish.run(Date.now(), outcome, finishReason ?? null, run.id);
     this.active.delete(run.sessionID);
-    publish("run.finished", run.sessionID, { runID: run.id, outcome });
+    if (this.active.size === 0) this.close();
+    this.store.events.emit("run.finished", run.sessionID, { runID: run.id, outcome });
   }
 
   rows(sessionID: string): RunRow[] {

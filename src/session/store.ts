@@ -1,5 +1,5 @@
-import { publish } from "../bus.js";
-import { openDatabase, type DB } from "../storage/db.js";
+import { RuntimeEvents } from "../events.js";
+import { openDatabase, sqliteCode, type DB } from "../storage/db.js";
 import { VERSION } from "../version.js";
 import { InvalidInputError, SessionNotFoundError } from "./errors.js";
 import { newId } from "../ids.js";
@@ -49,7 +49,7 @@ function guardDeleted<T>(sessionID: string, write: () => T): T {
   try {
     return write();
   } catch (error) {
-    if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_FOREIGNKEY") throw new SessionNotFoundError(sessionID);
+    if (sqliteCode(error) === "SQLITE_CONSTRAINT_FOREIGNKEY") throw new SessionNotFoundError(sessionID);
     throw error;
   }
 }
@@ -59,7 +59,11 @@ export class Store {
   readonly db: DB;
   private readonly stmt;
 
-  constructor(dir: string) {
+  /** `events` is the owning runtime's stream: every change the store makes is announced there. */
+  constructor(
+    dir: string,
+    readonly events: RuntimeEvents = new RuntimeEvents(),
+  ) {
     this.db = openDatabase(dir);
     const db = this.db;
     this.stmt = {
@@ -101,6 +105,8 @@ export class Store {
       titleTraces: db.prepare<[string], { data: string }>(
         `SELECT data FROM title_generations WHERE session_id = ? ORDER BY id`,
       ),
+      importMessage: db.prepare(`INSERT INTO messages (id, session_id, role, info, diagnostics) VALUES (?, ?, ?, ?, ?)`),
+      importPart: db.prepare(`INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)`),
       upsertPart: db.prepare(
         `INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET data = excluded.data`,
@@ -108,8 +114,8 @@ export class Store {
     };
   }
 
-  static open(dir: string): Store {
-    return new Store(dir);
+  static open(dir: string, events?: RuntimeEvents): Store {
+    return new Store(dir, events);
   }
 
   close(): void {
@@ -132,7 +138,7 @@ export class Store {
     };
     this.stmt.insertSession.run(row);
     const info = toSessionInfo(row);
-    publish("session.created", info.id, { info });
+    this.events.emit("session.created", info.id, { info });
     return info;
   }
 
@@ -150,6 +156,17 @@ export class Store {
       updated: time.updated,
       extra: JSON.stringify(extra),
     });
+  }
+
+  /** Writes a message with its diagnostics exactly as given (import): no `updated` stamp, no event. */
+  insertMessageAsIs(info: MessageInfo): void {
+    const { diagnostics, ...rest } = info as MessageInfo & { diagnostics?: unknown };
+    this.stmt.importMessage.run(rest.id, rest.sessionID, rest.role, JSON.stringify(rest), JSON.stringify(diagnostics ?? {}));
+  }
+
+  /** Writes a part exactly as given (import); a live part goes through `upsertPart`. */
+  insertPartAsIs(part: Part): void {
+    this.stmt.importPart.run(part.id, part.messageID, part.sessionID, JSON.stringify(part));
   }
 
   findSession(id: string): SessionInfo | undefined {
@@ -185,14 +202,14 @@ export class Store {
     const result = this.stmt.setTitle.run(clean, "user", Date.now(), id);
     if (result.changes === 0) throw new SessionNotFoundError(id);
     const info = this.getSession(id);
-    publish("session.updated", id, { info });
+    this.events.emit("session.updated", id, { info });
     return info;
   }
 
   /** Stores a generated title unless the user set one meanwhile; true when it was really stored. */
   applyGeneratedTitle(id: string, title: string): boolean {
     const applied = this.stmt.setGeneratedTitle.run(normalizeTitle(title), Date.now(), id).changes > 0;
-    if (applied) publish("session.updated", id, { info: this.getSession(id) });
+    if (applied) this.events.emit("session.updated", id, { info: this.getSession(id) });
     return applied;
   }
 
@@ -202,21 +219,21 @@ export class Store {
 
   deleteSession(id: string): void {
     if (this.stmt.deleteSession.run(id).changes === 0) throw new SessionNotFoundError(id);
-    publish("session.deleted", id);
+    this.events.emit("session.deleted", id, {});
   }
 
   addMessage(info: MessageInfo): void {
     const { diagnostics: _ignored, ...rest } = info as MessageInfo & { diagnostics?: unknown };
     guardDeleted(info.sessionID, () => this.stmt.insertMessage.run(info.id, info.sessionID, info.role, JSON.stringify(rest)));
     this.touchSession(info.sessionID);
-    publish("message.updated", info.sessionID, { info });
+    this.events.emit("message.updated", info.sessionID, { info });
   }
 
   /** Rewrites the loop-owned fields; `diagnostics` lives in its own column so other writers are never clobbered. */
   updateMessage(info: MessageInfo): void {
     const { diagnostics: _ignored, ...rest } = info as MessageInfo & { diagnostics?: unknown };
     this.stmt.updateMessageInfo.run(JSON.stringify(rest), info.id);
-    publish("message.updated", info.sessionID, { info });
+    this.events.emit("message.updated", info.sessionID, { info });
   }
 
   /** Merges keys into a message's diagnostics in one transaction, keeping what other writers stored. */
@@ -240,7 +257,7 @@ export class Store {
     guardDeleted(part.sessionID, () =>
       this.stmt.upsertPart.run(part.id, part.messageID, part.sessionID, JSON.stringify(part)),
     );
-    publish("message.part.updated", part.sessionID, { part });
+    this.events.emit("message.part.updated", part.sessionID, { part });
   }
 
   /** The whole conversation in two queries, whatever its length. */

@@ -28,6 +28,8 @@ export function sessionEnv(
   // A copy would read every variable of process.env through its native getter, and spawn reads them all again;
   // inheriting lets spawn read them once (issue 4 benchmark). Set to undefined = removed from the child's env.
   const env: NodeJS.ProcessEnv = Object.create(base);
+  // Set per spawn too, so a library runtime that leaves process.env alone still marks its children.
+  markAgentProcess(env);
   env[SESSION_ID_VAR] = undefined;
   env[SESSION_TITLE_VAR] = undefined;
   if (!sessionID) {

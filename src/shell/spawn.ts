@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import { procStat } from "./proc.js";
 
-export type KillMode = "soft" | "hard";
+export const killModes = ["soft", "hard"] as const;
+export type KillMode = (typeof killModes)[number];
 
 export const KILL_GRACE_MS = 3000;
 /** How long output pipes held open by background children are waited on after the shell exits. */
@@ -43,15 +45,8 @@ export function processGroupAlive(pgid: number): boolean {
   }
   for (const entry of entries) {
     if (entry.charCodeAt(0) > 57) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    // Fields after the parenthesised command name: state, ppid, pgrp, ...
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && fields[0] !== "Z") return true;
+    const fields = procStat(entry);
+    if (fields && Number(fields[2]) === pgid && fields[0] !== "Z") return true;
   }
   return false;
 }

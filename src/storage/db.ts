@@ -62,7 +62,14 @@ const MIGRATIONS: string[] = [
   `,
   // The owner's start time tells a live owner from a later process that was given the same pid.
   `ALTER TABLE runs ADD COLUMN owner_start TEXT;`,
+  // How the owner hears of a cancel written on its row: SIGUSR2 (the CLI) or a watch on the database (a library).
+  `ALTER TABLE runs ADD COLUMN owner_wake TEXT NOT NULL DEFAULT 'signal';`,
 ];
+
+/** The SQLite result code of a failed statement (`SQLITE_CONSTRAINT_UNIQUE`, ...), or undefined for other errors. */
+export function sqliteCode(error: unknown): string | undefined {
+  return error instanceof Database.SqliteError ? error.code : undefined;
+}
 
 export function openDatabase(dir: string): DB {
   ensureDir(dir);

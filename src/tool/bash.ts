@@ -2,21 +2,10 @@ import { z } from "zod";
 import { runCommand } from "../shell/spawn.js";
 import { sessionEnv, type TitleLookup } from "../shell/env.js";
 import { OutputTail } from "./truncate.js";
-import type { ToolDefinition } from "./tool.js";
+import { defineTool, ToolInterruptedError, type ToolDefinition } from "./tool.js";
 
 export const DEFAULT_BASH_TIMEOUT_MS = 120_000;
 const MAX_BASH_TIMEOUT_MS = 600_000;
-
-/** Thrown when a cancel interrupted the command; carries what it printed so far. */
-export class ToolInterruptedError extends Error {
-  override name = "ToolInterruptedError";
-  constructor(
-    readonly output: string,
-    readonly metadata: Record<string, unknown>,
-  ) {
-    super("The command was interrupted");
-  }
-}
 
 const input = z.object({
   command: z.string().describe("The shell command to run (bash -c) in the project directory"),
@@ -31,7 +20,7 @@ const input = z.object({
 });
 
 export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<typeof input>> {
-  return {
+  return defineTool({
     name: "bash",
     description:
       "Run a shell command in the project directory. Output (stdout and stderr together) is truncated to its last 2000 lines / 50 KiB; the full output is then saved to a file whose path the result names.",
@@ -54,7 +43,7 @@ export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<ty
         truncated: out.truncated,
         ...(out.outputPath ? { outputPath: out.outputPath } : {}),
       };
-      if (result.interrupted) throw new ToolInterruptedError(out.output, { ...metadata, interrupted: true });
+      if (result.interrupted) throw new ToolInterruptedError(out.output, metadata);
       let output = out.output || "(no output)";
       if (result.timedOut) {
         metadata.timedOut = true;
@@ -64,5 +53,5 @@ export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<ty
       }
       return { title: args.description ?? args.command, output, metadata };
     },
-  };
+  });
 }

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import { z } from "zod";
 import { displayPath, statToolPath } from "./paths.js";
-import { ToolError, type ToolDefinition } from "./tool.js";
+import { ToolError, defineTool } from "./tool.js";
 
 const inputSchema = z.object({
   filePath: z.string().describe("File to edit, relative to the project directory or absolute."),
@@ -12,7 +12,7 @@ const inputSchema = z.object({
   replaceAll: z.boolean().optional().describe("Replace every occurrence instead of requiring exactly one."),
 });
 
-export const editTool: ToolDefinition<z.infer<typeof inputSchema>> = {
+export const editTool = defineTool({
   name: "edit",
   description:
     "Replace an exact string in an existing file. Fails without changing the file if oldString is absent, " +
@@ -41,7 +41,7 @@ export const editTool: ToolDefinition<z.infer<typeof inputSchema>> = {
       metadata: { replacements: count },
     };
   },
-};
+});
 
 function countOccurrences(text: string, needle: string): number {
   let n = 0;

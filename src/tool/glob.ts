@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import { z } from "zod";
 import { displayPath, statToolPath } from "./paths.js";
-import { ToolError, type ToolDefinition } from "./tool.js";
+import { ToolError, defineTool } from "./tool.js";
 import { walk } from "./walk.js";
 
 const MAX_RESULTS = 100;
@@ -13,7 +13,7 @@ const inputSchema = z.object({
   path: z.string().optional().describe("Directory to search in; defaults to the project directory."),
 });
 
-export const globTool: ToolDefinition<z.infer<typeof inputSchema>> = {
+export const globTool = defineTool({
   name: "glob",
   description:
     "Find files by name pattern (supports **, *, ?, {a,b}). Returns paths, most recently modified first, " +
@@ -49,7 +49,7 @@ export const globTool: ToolDefinition<z.infer<typeof inputSchema>> = {
       metadata: { count: matches.length, truncated },
     };
   },
-};
+});
 
 /** Compiles a glob into a RegExp matched against a whole "/"-separated relative path. */
 export function globToRegExp(glob: string): RegExp {

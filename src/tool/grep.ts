@@ -4,7 +4,7 @@ import { z } from "zod";
 import { looksBinary } from "./binary.js";
 import { globToRegExp } from "./glob.js";
 import { displayPath, statToolPath } from "./paths.js";
-import { ToolError, type ToolDefinition } from "./tool.js";
+import { ToolError, defineTool } from "./tool.js";
 import { walk } from "./walk.js";
 
 const MAX_MATCHES = 100;
@@ -22,7 +22,7 @@ const inputSchema = z.object({
     .describe('Glob on file names to limit the search, e.g. "*.ts" or "*.{ts,tsx}"; a glob with "/" matches the relative path.'),
 });
 
-export const grepTool: ToolDefinition<z.infer<typeof inputSchema>> = {
+export const grepTool = defineTool({
   name: "grep",
   description:
     `Search file contents with a JavaScript regex. Returns "path:line: text" for up to ${MAX_MATCHES} matching lines. ` +
@@ -62,7 +62,7 @@ export const grepTool: ToolDefinition<z.infer<typeof inputSchema>> = {
     if (truncated) output += `\n\n(stopped at ${MAX_MATCHES} matches; narrow the pattern, path or include)`;
     return { title: input.pattern, output, metadata: { matches: lines.length, truncated } };
   },
-};
+});
 
 async function* candidateFiles(
   root: string,

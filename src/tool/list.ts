@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { displayPath, statToolPath } from "./paths.js";
-import { ToolError, type ToolDefinition } from "./tool.js";
+import { ToolError, defineTool } from "./tool.js";
 import { walk, type WalkEntry } from "./walk.js";
 
 const MAX_ENTRIES = 500;
@@ -9,7 +9,7 @@ const inputSchema = z.object({
   path: z.string().optional().describe("Directory to list; defaults to the project directory."),
 });
 
-export const listTool: ToolDefinition<z.infer<typeof inputSchema>> = {
+export const listTool = defineTool({
   name: "list",
   description:
     `List a directory as an indented tree (directories end with "/"), at most ${MAX_ENTRIES} entries, ` +
@@ -41,7 +41,7 @@ export const listTool: ToolDefinition<z.infer<typeof inputSchema>> = {
       metadata: { count: entries.length, truncated },
     };
   },
-};
+});
 
 function comparePaths(a: string, b: string): number {
   const as = a.split("/");

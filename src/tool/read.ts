@@ -3,7 +3,7 @@ import readline from "node:readline";
 import { z } from "zod";
 import { BINARY_SNIFF_BYTES, looksBinary } from "./binary.js";
 import { displayPath, statToolPath } from "./paths.js";
-import { ToolError, type ToolDefinition } from "./tool.js";
+import { ToolError, defineTool } from "./tool.js";
 import { MAX_BYTES } from "./truncate.js";
 
 const DEFAULT_LIMIT = 2000;
@@ -16,7 +16,7 @@ const inputSchema = z.object({
   limit: z.number().int().min(1).optional().describe(`Maximum number of lines to return; defaults to ${DEFAULT_LIMIT}.`),
 });
 
-export const readTool: ToolDefinition<z.infer<typeof inputSchema>> = {
+export const readTool = defineTool({
   name: "read",
   description:
     'Read a text file. Lines come back numbered as "00001| text" (the prefix is not part of the file). ' +
@@ -48,7 +48,7 @@ export const readTool: ToolDefinition<z.infer<typeof inputSchema>> = {
       metadata: { offset, lines: lines.length, more },
     };
   },
-};
+});
 
 function readHead(file: string): Buffer {
   const fd = fs.openSync(file, "r");

@@ -1,4 +1,6 @@
 import type { z } from "zod";
+import { firstIssue } from "../session/errors.js";
+import { truncateOutput } from "./truncate.js";
 
 /** What a tool needs to know about the call it serves. */
 export interface ToolContext {
@@ -22,14 +24,56 @@ export interface ToolResult {
   metadata: Record<string, unknown>;
 }
 
-export interface ToolDefinition<Input = any> {
+/** What a tool is: its schema, its description and its body; `defineTool` adds the rest. */
+export interface ToolSpec<Input = any> {
   name: string;
   description: string;
   inputSchema: z.ZodType<Input>;
+  /** The body, given input that already passed `inputSchema`. */
   execute(input: Input, ctx: ToolContext): Promise<ToolResult>;
+}
+
+export interface ToolDefinition<Input = any> extends ToolSpec<Input> {
+  /** One call as the agent makes it: validated, abort-aware, output truncated. */
+  run(input: unknown, ctx: ToolContext): Promise<ToolResult>;
 }
 
 /** A failure the model should read and recover from (bad path, string not found, ...). */
 export class ToolError extends Error {
   override name = "ToolError";
+}
+
+/** Thrown when a cancel interrupted the call; carries what it printed so far. */
+export class ToolInterruptedError extends Error {
+  override name = "ToolInterruptedError";
+  readonly metadata: Record<string, unknown>;
+  constructor(
+    readonly output: string,
+    metadata: Record<string, unknown> = {},
+  ) {
+    super("The command was interrupted");
+    this.metadata = { ...metadata, interrupted: true };
+  }
+}
+
+/**
+ * The one wrapper every tool goes through, whoever calls it (the model's tool calls, the prompt shell): input
+ * validated with the same error format, no start once the run is cancelled, and output over the limits
+ * truncated with the full text saved. A tool that streams its output (bash) truncates as it goes and says so in
+ * `metadata.truncated`; the wrapper then leaves it alone.
+ */
+export function defineTool<Input>(spec: ToolSpec<Input>): ToolDefinition<Input> {
+  return {
+    ...spec,
+    async run(raw, ctx) {
+      const parsed = spec.inputSchema.safeParse(raw);
+      if (!parsed.success) throw new ToolError(`invalid input for ${spec.name}: ${firstIssue(parsed.error, "input")}`);
+      if (ctx.abortSignal.aborted) throw new ToolInterruptedError("");
+      const result = await spec.execute(parsed.data, ctx);
+      if (result.metadata.truncated !== undefined) return result;
+      const cut = truncateOutput(result.output, { dataDir: ctx.dataDir, id: `${ctx.messageID}_${ctx.callID}` });
+      if (!cut.truncated) return result;
+      return { ...result, output: cut.output, metadata: { ...result.metadata, truncated: true, outputPath: cut.outputPath } };
+    },
+  };
 }

@@ -2,14 +2,14 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { displayPath, resolveToolPath } from "./paths.js";
-import { ToolError, type ToolDefinition } from "./tool.js";
+import { ToolError, defineTool } from "./tool.js";
 
 const inputSchema = z.object({
   filePath: z.string().describe("File to write, relative to the project directory or absolute."),
   content: z.string().describe("The complete new content of the file."),
 });
 
-export const writeTool: ToolDefinition<z.infer<typeof inputSchema>> = {
+export const writeTool = defineTool({
   name: "write",
   description:
     "Create a file or replace its entire content; missing parent directories are created. " +
@@ -31,4 +31,4 @@ export const writeTool: ToolDefinition<z.infer<typeof inputSchema>> = {
       metadata: { bytes, created },
     };
   },
-};
+});

@@ -1,6 +1,5 @@
 import http from "node:http";
 import { describe, expect, it } from "vitest";
-import { publish } from "../../src/bus.js";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
 import { isLoopback } from "../../src/server/auth.js";
@@ -8,7 +7,7 @@ import { listen } from "../../src/server/serve.js";
 import { createRuntime } from "../../src/runtime.js";
 import { startOpenAIServer } from "../support/openai-server.js";
 import { isTitleRequest, makeProject, mockConfig, startModel, waitFor } from "../support/ode.js";
-import { client, openEvents, startServer } from "./support.js";
+import { client, openEvents, rawEmit, startServer } from "./support.js";
 
 const sleepTurn = [{ toolCalls: [{ name: "bash", arguments: { command: "sleep 30" } }] }, { text: "slept" }];
 
@@ -282,6 +281,7 @@ describe("ode server: auth", () => {
 describe("ode server: event stream", () => {
   it("sends heartbeats and filters by ?sessionID", async () => {
     const server = await startServer(undefined, { heartbeatMs: 30 });
+    const publish = rawEmit(server.rt);
     const all = await openEvents(server.url);
     const one = await openEvents(server.url, "?sessionID=ses_one");
     publish("test.event", "ses_one", { n: 1 });
@@ -293,6 +293,7 @@ describe("ode server: event stream", () => {
 
   it("forgets a client that disconnects", async () => {
     const server = await startServer(undefined);
+    const publish = rawEmit(server.rt);
     const a = await openEvents(server.url);
     const b = await openEvents(server.url);
     await waitFor(() => a.events.length > 0 && b.events.length > 0);
@@ -305,6 +306,7 @@ describe("ode server: event stream", () => {
 
   it("disconnects a client that does not read instead of buffering for it, without holding up publishers", async () => {
     const server = await startServer(undefined, { maxQueuedBytes: 64 * 1024 });
+    const publish = rawEmit(server.rt);
     const fast = await openEvents(server.url);
     let received = 0;
     const slow = await new Promise<http.IncomingMessage>((resolve) => http.get(`${server.url}/event`, resolve));

@@ -1,6 +1,5 @@
 import { afterEach } from "vitest";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
-import type { OdeEvent } from "../../src/bus.js";
 import { listen, type ListenOptions, type RunningServer } from "../../src/server/serve.js";
 import { makeProject, type Project } from "../support/ode.js";
 
@@ -8,6 +7,13 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
+
+/** An event as `/event` sends it: the runtime's events plus the stream's own (`server.*`). */
+export interface WireEvent {
+  type: string;
+  sessionID?: string;
+  properties: Record<string, any>;
+}
 
 export interface TestServer extends RunningServer {
   rt: Runtime;
@@ -45,7 +51,7 @@ export async function startServer(config: object | undefined, options: Partial<L
 }
 
 export interface EventLog {
-  events: OdeEvent[];
+  events: WireEvent[];
   close(): void;
 }
 
@@ -54,7 +60,7 @@ export async function openEvents(url: string, query = "", headers: Record<string
   const controller = new AbortController();
   const res = await fetch(`${url}/event${query}`, { headers, signal: controller.signal });
   if (res.status !== 200) throw new Error(`GET /event answered ${res.status}`);
-  const events: OdeEvent[] = [];
+  const events: WireEvent[] = [];
   void (async () => {
     const decoder = new TextDecoder();
     let buffer = "";
@@ -74,4 +80,10 @@ export async function openEvents(url: string, query = "", headers: Record<string
   const log = { events, close: () => controller.abort() };
   cleanups.push(async () => log.close());
   return log;
+}
+
+/** Emits on the server's runtime an event of any name: the stream tests need payloads no run produces. */
+export function rawEmit(rt: Runtime): (type: string, sessionID: string, properties?: object) => void {
+  const emit = rt.events.emit.bind(rt.events) as (type: string, sessionID: string, properties: object) => void;
+  return (type, sessionID, properties = {}) => emit(type, sessionID, properties);
 }

@@ -2,7 +2,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { prompt } from "../../src/agent/prompt.js";
-import { subscribe } from "../../src/bus.js";
 import { runShell } from "../../src/agent/shell.js";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
@@ -236,7 +235,7 @@ describe("abort provenance", () => {
     const rt = runtimeFor(project);
     const session = rt.store.createSession({ directory: project.dir, title: "t" });
     let streamed = false;
-    const unsubscribe = subscribe((e) => (streamed ||= e.type === "message.part.delta" && e.sessionID === session.id));
+    const unsubscribe = rt.events.subscribe((e) => (streamed ||= e.type === "message.part.delta" && e.sessionID === session.id));
     const running = prompt(rt, { sessionID: session.id, text: "talk" });
     await waitFor(() => streamed);
     unsubscribe();

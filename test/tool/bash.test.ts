@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { createBashTool, ToolInterruptedError } from "../../src/tool/bash.js";
+import { createBashTool } from "../../src/tool/bash.js";
+import { ToolInterruptedError } from "../../src/tool/tool.js";
 import { makeContext, runTool } from "./context.js";
 
 const titles = { sessionTitle: (id: string) => (id === "ses_test" ? "bash test" : undefined) };

@@ -1,0 +1,46 @@
+import type { TitleTrace } from "./agent/title.js";
+import type { AbortDiagnostic } from "./session/abort.js";
+import type { RunKind, RunOutcome } from "./session/runs.js";
+import type { MessageInfo, Part, SessionInfo } from "./session/schema.js";
+
+/** Every event a runtime emits, by name: the one list subscribers (server, `--format json`, title, tracing) read. */
+export interface OdeEventMap {
+  "session.created": { info: SessionInfo };
+  "session.updated": { info: SessionInfo };
+  "session.deleted": Record<string, never>;
+  "message.updated": { info: MessageInfo };
+  "message.part.updated": { part: Part };
+  "message.part.delta": { messageID: string; partID: string; partType: "text" | "reasoning"; delta: string };
+  "session.title.generated": { trace: TitleTrace };
+  "run.started": { runID: string; kind: RunKind };
+  "run.aborted": { runID: string; abort: AbortDiagnostic };
+  "run.finished": { runID: string; outcome: RunOutcome };
+}
+
+export type OdeEventType = keyof OdeEventMap;
+
+/** One event: its name, the session it belongs to, and the payload that name carries. */
+export type OdeEvent<K extends OdeEventType = OdeEventType> = K extends OdeEventType
+  ? { type: K; sessionID: string; properties: OdeEventMap[K] }
+  : never;
+
+export type OdeEventListener = (event: OdeEvent) => void;
+
+/**
+ * A runtime's own event stream. Listeners run synchronously inside the emitting call, so a subscriber sees every
+ * change in order; two runtimes in one process never see each other's events.
+ */
+export class RuntimeEvents {
+  private readonly listeners = new Set<OdeEventListener>();
+
+  emit<K extends OdeEventType>(type: K, sessionID: string, properties: OdeEventMap[K]): void {
+    if (this.listeners.size === 0) return;
+    const event = { type, sessionID, properties } as OdeEvent;
+    for (const listener of this.listeners) listener(event);
+  }
+
+  subscribe(listener: OdeEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

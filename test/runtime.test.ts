@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { driveRun, startRun } from "../src/agent/prompt.js";
+import type { OdeEvent } from "../src/events.js";
+import { createRuntime } from "../src/runtime.js";
+import { makeProject, runOde, scriptedConfig, waitFor } from "./support/ode.js";
+
+const sleepTurn = { steps: [{ tool_calls: [{ name: "bash", input: { command: "sleep 30" } }] }, { text: "done" }] };
+
+describe("a runtime owns its events and asks before touching the process", () => {
+  it("two runtimes in one process never see each other's events", async () => {
+    const a = makeProject(scriptedConfig({ steps: [{ text: "from a" }] }));
+    const b = makeProject(scriptedConfig({ steps: [{ text: "from b" }] }));
+    const rtA = createRuntime({ directory: a.dir, dataDir: a.dataDir, env: a.env });
+    const rtB = createRuntime({ directory: b.dir, dataDir: b.dataDir, env: b.env });
+    const seenA: OdeEvent[] = [];
+    const seenB: OdeEvent[] = [];
+    rtA.events.subscribe((e) => seenA.push(e));
+    rtB.events.subscribe((e) => seenB.push(e));
+    const sA = rtA.store.createSession({ directory: a.dir, title: "a" });
+    const sB = rtB.store.createSession({ directory: b.dir, title: "b" });
+    const [ra, rb] = [startRun(rtA, { sessionID: sA.id, text: "hi" }), startRun(rtB, { sessionID: sB.id, text: "hi" })];
+    await Promise.all([driveRun(rtA, ra), driveRun(rtB, rb)]);
+    expect(seenA.some((e) => e.type === "run.finished")).toBe(true);
+    expect(seenA.every((e) => e.sessionID === sA.id)).toBe(true);
+    expect(seenB.every((e) => e.sessionID === sB.id)).toBe(true);
+    expect(seenB.some((e) => e.type === "message.part.delta")).toBe(true);
+    rtA.close();
+    rtB.close();
+  });
+
+  it("startRun holds the run before anything is awaited: a cancel right after it ends the run queued", async () => {
+    const project = makeProject(scriptedConfig({ steps: [{ text: "never" }] }));
+    const rt = createRuntime({ directory: project.dir, dataDir: project.dataDir, env: project.env });
+    const session = rt.store.createSession({ directory: project.dir });
+    const started = startRun(rt, { sessionID: session.id, text: "hi" });
+    expect(rt.runs.get(session.id)?.id).toBe(started.run.id);
+    expect(rt.runs.cancel(session.id, { source: "api", reason: "early" })).toMatchObject({ cause: true });
+    const result = await driveRun(rt, started);
+    expect(result).toMatchObject({ outcome: "aborted", assistantMessageIDs: [] });
+    expect(JSON.parse(rt.runs.rows(session.id)[0]!.interrupt!)).toMatchObject({ phase: "queued", reason: "early" });
+    rt.close();
+  });
+
+  it("a library runtime leaves process.env and SIGUSR2 alone; its children are still marked", async () => {
+    const saved = { AGENT: process.env.AGENT, OPENCODE: process.env.OPENCODE };
+    delete process.env.AGENT;
+    delete process.env.OPENCODE;
+    const listeners = process.listenerCount("SIGUSR2");
+    try {
+      const project = makeProject(scriptedConfig({ steps: [] }));
+      const rt = createRuntime({ directory: project.dir, dataDir: project.dataDir, env: project.env });
+      expect(process.env.AGENT).toBeUndefined();
+      expect(process.env.OPENCODE).toBeUndefined();
+      expect(process.listenerCount("SIGUSR2")).toBe(listeners);
+      const { runShell } = await import("../src/agent/shell.js");
+      const session = rt.store.createSession({ directory: project.dir });
+      const shell = await runShell(rt, { sessionID: session.id, command: 'echo "$AGENT$OPENCODE"' });
+      expect(shell.output).toBe("11\n");
+      rt.close();
+    } finally {
+      Object.assign(process.env, saved);
+    }
+  });
+
+  it("ode session abort from another process reaches a library runtime without a signal", async () => {
+    const project = makeProject(scriptedConfig(sleepTurn));
+    const rt = createRuntime({ directory: project.dir, dataDir: project.dataDir, env: project.env });
+    const session = rt.store.createSession({ directory: project.dir });
+    const { prompt } = await import("../src/agent/prompt.js");
+    const running = prompt(rt, { sessionID: session.id, text: "sleep" });
+    await waitFor(() => rt.runs.get(session.id)?.activeCall);
+    // SIGUSR2 has no handler in this process: had the CLI sent it, this test process would have been killed.
+    const abort = await runOde(project, ["session", "abort", session.id, "--reason", "from another terminal"]);
+    expect(abort.code).toBe(0);
+    const result = await running;
+    expect(result.outcome).toBe("aborted");
+    expect(JSON.parse(rt.runs.rows(session.id)[0]!.interrupt!)).toMatchObject({
+      source: "user",
+      via: "cli",
+      reason: "from another terminal",
+      phase: "tool",
+    });
+    rt.close();
+  });
+});
