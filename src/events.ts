@@ -1,4 +1,5 @@
 import type { TitleTrace } from "./agent/title.js";
+import type { IterationRecord, LoopStopReason, StopDetail } from "./loop/loops.js";
 import type { AbortDiagnostic } from "./session/abort.js";
 import type { RunKind, RunOutcome } from "./session/runs.js";
 import type { MessageInfo, Part, SessionInfo } from "./session/schema.js";
@@ -15,6 +16,11 @@ export interface OdeEventMap {
   "run.started": { runID: string; kind: RunKind };
   "run.aborted": { runID: string; abort: AbortDiagnostic };
   "run.finished": { runID: string; outcome: RunOutcome };
+  // Loop events carry the session of the current iteration ("" before the first one).
+  "loop.started": { loopID: string; name: string; resumed: boolean };
+  "loop.iteration.started": { loopID: string; iteration: number; runID: string };
+  "loop.iteration.finished": { loopID: string; iteration: IterationRecord };
+  "loop.finished": { loopID: string; stop_reason: LoopStopReason; stop_detail: StopDetail; iterations: number };
 }
 
 export type OdeEventType = keyof OdeEventMap;

@@ -2,6 +2,7 @@ import { loadConfig, type Config } from "./config/config.js";
 import { dataDir as defaultDataDir } from "./config/paths.js";
 import { RuntimeEvents } from "./events.js";
 import { initLog } from "./log.js";
+import { Loops } from "./loop/loops.js";
 import { markAgentProcess } from "./shell/env.js";
 import { Runs } from "./session/runs.js";
 import { Store } from "./session/store.js";
@@ -12,6 +13,7 @@ import type { ToolDefinition } from "./tool/tool.js";
 export interface Runtime {
   store: Store;
   runs: Runs;
+  loops: Loops;
   /** This runtime's events (every change to its sessions, messages, parts and runs); no other runtime sees them. */
   events: RuntimeEvents;
   config: Config;
@@ -46,6 +48,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const store = Store.open(dir, events);
   const runs = new Runs(store, options.processWide ? "signal" : "watch");
   runs.recoverCrashed();
+  const loops = new Loops(store, runs);
+  // After the runs: a crashed loop's open iteration takes its diagnostic from its recovered run.
+  loops.recoverCrashed();
   const config = loadConfig(directory, env);
   // `ode session abort` in another process writes its request on the run row and wakes the owner with SIGUSR2.
   const wake = () => runs.applyRemoteCancels();
@@ -55,5 +60,5 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     runs.close();
     store.close();
   };
-  return { store, runs, events, config, dataDir: dir, directory, tools: builtinTools(store), env, close };
+  return { store, runs, loops, events, config, dataDir: dir, directory, tools: builtinTools(store), env, close };
 }

@@ -14,6 +14,7 @@ export function toMessageError(thrown: unknown, providerID: string): MessageErro
         ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
         isRetryable: error.isRetryable,
         ...(error.responseBody ? { responseBody: error.responseBody } : {}),
+        ...retryAfter(error.responseHeaders),
       },
     };
   }
@@ -22,4 +23,17 @@ export function toMessageError(thrown: unknown, providerID: string): MessageErro
   // Providers report in-stream failures (an `error` event in the SSE body) as plain objects or errors.
   if (error && typeof error === "object" && !(error instanceof Error)) return { name: "APIError", data: { message, isRetryable: false } };
   return { name: "UnknownError", data: { message } };
+}
+
+/** The provider's own wait before a retry (`retry-after-ms`, or `retry-after` in seconds or as a date), in ms. */
+function retryAfter(headers: Record<string, string> | undefined): { retryAfterMs?: number } {
+  if (!headers) return {};
+  const ms = Number(headers["retry-after-ms"]);
+  if (headers["retry-after-ms"] && Number.isFinite(ms) && ms >= 0) return { retryAfterMs: Math.round(ms) };
+  const value = headers["retry-after"];
+  if (!value) return {};
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return { retryAfterMs: Math.round(seconds * 1000) };
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? {} : { retryAfterMs: Math.max(0, date - Date.now()) };
 }

@@ -3,6 +3,7 @@ import { VERSION } from "../version.js";
 import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerInteractive } from "./interactive.js";
+import { registerLoop } from "./loop.js";
 import { registerRun } from "./run.js";
 import { registerServe } from "./serve.js";
 import { registerSession } from "./session.js";
@@ -19,6 +20,7 @@ const program = new Command("ode")
 
 registerInteractive(program);
 registerRun(program);
+registerLoop(program);
 registerShell(program);
 registerSession(program);
 registerExport(program);

@@ -24,6 +24,8 @@ export interface ScriptStep {
   /** Streamed as an error part after any reasoning and text; the step's tool calls are then never sent. */
   error?: string;
   usage?: { input: number; output: number };
+  /** The step's text ends with the output of the last tool result the model was sent, as a model repeats it. */
+  echo_tool_output?: boolean;
 }
 
 export interface Script {
@@ -59,6 +61,7 @@ const stepSchema = z.strictObject(
       .optional(),
     delay_ms: count("delay_ms").optional(),
     error: z.string({ error: "error must be a string (the message to stream)" }).optional(),
+    echo_tool_output: z.boolean({ error: "echo_tool_output must be true or false" }).optional(),
     usage: z
       .strictObject(
         { input: count("usage.input"), output: count("usage.output") },
@@ -177,7 +180,8 @@ export class ScriptedLanguageModel implements LanguageModelV3 {
     const turns = this.script.turns ?? [this.script.steps ?? []];
     const turn = Math.max(0, Math.min(userIndexes.length - 1, turns.length - 1));
     const index = prompt.slice(lastUser + 1).filter((message) => message.role === "assistant").length;
-    return { step: turns[turn]?.[index] ?? { text: END_OF_SCRIPT }, turn, index };
+    const step = turns[turn]?.[index] ?? { text: END_OF_SCRIPT };
+    return { step: step.echo_tool_output ? { ...step, text: (step.text ?? "") + lastToolOutput(prompt) } : step, turn, index };
   }
 }
 
@@ -213,6 +217,18 @@ function usage(step: ScriptStep, prompt: LanguageModelV3Prompt): LanguageModelV3
 
 function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
+}
+
+function lastToolOutput(prompt: LanguageModelV3Prompt): string {
+  for (let i = prompt.length - 1; i >= 0; i--) {
+    const message = prompt[i]!;
+    if (message.role !== "tool") continue;
+    const result = [...message.content].reverse().find((part) => part.type === "tool-result");
+    if (!result || result.type !== "tool-result") return "";
+    const output = result.output;
+    return output.type === "text" || output.type === "error-text" ? output.value : JSON.stringify("value" in output ? output.value : "");
+  }
+  return "";
 }
 
 function firstWords(prompt: LanguageModelV3Prompt, lastUser: number): string {

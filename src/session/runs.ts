@@ -9,7 +9,7 @@ import {
   type RunPhase,
   type TitleGenerationState,
 } from "./abort.js";
-import { processStartTime } from "../shell/proc.js";
+import { OWN_START, ownerAlive } from "../shell/proc.js";
 import { sqliteCode } from "../storage/db.js";
 import { SessionBusyError, SessionNotFoundError } from "./errors.js";
 import type { Store } from "./store.js";
@@ -78,18 +78,6 @@ export class ActiveRun {
   get phase(): RunPhase {
     return this.activeCall?.phase ?? this.stage;
   }
-}
-
-const OWN_START = processStartTime(process.pid);
-
-/** Whether the process that owns a run row is still that process (not dead, not a stranger with its pid). */
-function ownerAlive(row: Pick<RunRow, "owner_pid" | "owner_start">): boolean {
-  try {
-    process.kill(row.owner_pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  return row.owner_start === null || row.owner_start === processStartTime(row.owner_pid);
 }
 
 export interface CancelResult {

@@ -73,6 +73,7 @@ export class Store {
       ),
       getSession: db.prepare<[string], SessionRow>(`SELECT * FROM sessions WHERE id = ?`),
       sessionTitle: db.prepare<[string], { title: string }>(`SELECT title FROM sessions WHERE id = ?`),
+      loopOf: db.prepare<[string], { loop_id: string; n: number }>(`SELECT loop_id, n FROM loop_iterations WHERE session_id = ?`),
       listSessions: db.prepare<[], SessionRow>(`SELECT * FROM sessions ORDER BY updated DESC, id DESC`),
       listSessionsIn: db.prepare<[string], SessionRow>(
         `SELECT * FROM sessions WHERE directory = ? ORDER BY updated DESC, id DESC`,
@@ -189,6 +190,12 @@ export class Store {
   /** The one-column read a spawn needs: current title, or undefined when the session is gone. */
   sessionTitle(id: string): string | undefined {
     return this.stmt.sessionTitle.get(id)?.title;
+  }
+
+  /** The loop and iteration a session runs for, read at each spawn (`ODE_LOOP_ID`, `ODE_LOOP_ITERATION`). */
+  loopOf(sessionID: string): { loopID: string; iteration: number } | undefined {
+    const row = this.stmt.loopOf.get(sessionID);
+    return row ? { loopID: row.loop_id, iteration: row.n } : undefined;
   }
 
   listSessions(directory?: string): SessionInfo[] {

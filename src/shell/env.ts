@@ -9,8 +9,13 @@ export function markAgentProcess(env: NodeJS.ProcessEnv = process.env): void {
   env.OPENCODE = "1";
 }
 
+export const LOOP_ID_VAR = "ODE_LOOP_ID";
+export const LOOP_ITERATION_VAR = "ODE_LOOP_ITERATION";
+
 export interface TitleLookup {
   sessionTitle(sessionID: string): string | undefined;
+  /** The loop and iteration the session runs for; sessions outside a loop have none. */
+  loopOf?(sessionID: string): { loopID: string; iteration: number } | undefined;
 }
 
 /**
@@ -32,13 +37,17 @@ export function sessionEnv(
   markAgentProcess(env);
   env[SESSION_ID_VAR] = undefined;
   env[SESSION_TITLE_VAR] = undefined;
+  env[LOOP_ID_VAR] = undefined;
+  env[LOOP_ITERATION_VAR] = undefined;
   if (!sessionID) {
     log.warn("spawn without a session: session variables removed");
     return env;
   }
   let title: string | undefined;
+  let loop: { loopID: string; iteration: number } | undefined;
   try {
     title = lookup.sessionTitle(sessionID);
+    loop = title === undefined ? undefined : lookup.loopOf?.(sessionID);
   } catch (error) {
     log.warn("session lookup failed: session variables removed", { sessionID, error: String(error) });
     return env;
@@ -49,5 +58,9 @@ export function sessionEnv(
   }
   env[SESSION_ID_VAR] = sessionID;
   env[SESSION_TITLE_VAR] = title;
+  if (loop) {
+    env[LOOP_ID_VAR] = loop.loopID;
+    env[LOOP_ITERATION_VAR] = String(loop.iteration);
+  }
   return env;
 }

@@ -18,3 +18,16 @@ export function procStat(pid: number | string): string[] | undefined {
 export function processStartTime(pid: number): string | null {
   return procStat(pid)?.[19] ?? null;
 }
+
+/** This process's start time, recorded as the owner of what it runs. */
+export const OWN_START = processStartTime(process.pid);
+
+/** Whether the process that owns a row (a run, a loop) is still that process (not dead, not a stranger with its pid). */
+export function ownerAlive(row: { owner_pid: number; owner_start: string | null }): boolean {
+  try {
+    process.kill(row.owner_pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return row.owner_start === null || row.owner_start === processStartTime(row.owner_pid);
+}

@@ -64,6 +64,41 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE runs ADD COLUMN owner_start TEXT;`,
   // How the owner hears of a cancel written on its row: SIGUSR2 (the CLI) or a watch on the database (a library).
   `ALTER TABLE runs ADD COLUMN owner_wake TEXT NOT NULL DEFAULT 'signal';`,
+  // Loops are kept forever: an iteration names its session but does not go away with it.
+  `
+  CREATE TABLE loops (
+    id TEXT PRIMARY KEY,
+    directory TEXT NOT NULL,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    stop_reason TEXT,
+    stop_detail TEXT,
+    owner_pid INTEGER NOT NULL,
+    owner_start TEXT,
+    abort_request TEXT
+  );
+  CREATE INDEX loops_started ON loops(started_at);
+  CREATE TABLE loop_iterations (
+    loop_id TEXT NOT NULL REFERENCES loops(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    run_id TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    outcome TEXT,
+    abort TEXT,
+    error TEXT,
+    promise INTEGER,
+    until_exit INTEGER,
+    until_output TEXT,
+    tokens INTEGER NOT NULL DEFAULT 0,
+    files_changed INTEGER,
+    PRIMARY KEY (loop_id, n)
+  );
+  CREATE INDEX loop_iterations_session ON loop_iterations(session_id);
+  `,
 ];
 
 /** The SQLite result code of a failed statement (`SQLITE_CONSTRAINT_UNIQUE`, ...), or undefined for other errors. */
