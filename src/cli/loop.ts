@@ -10,8 +10,14 @@ import { onInterrupt } from "./signals.js";
 
 type Describe = typeof import("../loop/describe.js");
 
-interface LoopCliOptions extends Omit<LoopOptionsInput, "prompt"> {
+interface LoopCliOptions extends Omit<LoopOptionsInput, "prompt" | "noProgress"> {
   format: string;
+  /** Commander files `--no-progress <n>` under the name it would give a negated `--progress`. */
+  progress?: string;
+}
+
+function optionsInput({ progress, format: _format, ...rest }: LoopCliOptions): Omit<LoopOptionsInput, "prompt"> {
+  return { ...rest, ...(progress !== undefined ? { noProgress: progress } : {}) };
 }
 
 function checkFormat(format: string): "text" | "json" {
@@ -102,7 +108,7 @@ export function registerLoop(program: Command): void {
       const { loopSpec } = await import("../loop/spec.js");
       const { startLoop } = await import("../loop/run-loop.js");
       const rt = await openRuntime();
-      const spec = loopSpec({ ...opts, ...(words.length ? { prompt: words.join(" ") } : {}) }, rt.directory);
+      const spec = loopSpec({ ...optionsInput(opts), ...(words.length ? { prompt: words.join(" ") } : {}) }, rt.directory);
       const { modelSpec, pickModelName } = await import("../provider/provider.js");
       // A misconfigured model fails here, before the loop row and its first session are written.
       modelSpec(rt.config, pickModelName(rt.config, spec.model, rt.env), rt.env);
@@ -161,7 +167,7 @@ export function registerLoop(program: Command): void {
       const { resumeSpec } = await import("../loop/spec.js");
       const { startLoop } = await import("../loop/run-loop.js");
       const rt = await openRuntime();
-      const spec = resumeSpec(rt.loops.get(id), opts, rt.directory);
+      const spec = resumeSpec(rt.loops.get(id), optionsInput(opts), rt.directory);
       const code = await runInForeground(rt, () => startLoop(rt, spec, { resume: id }), format);
       rt.close();
       process.exit(code);

@@ -19,6 +19,8 @@ export interface ScriptedReply {
   /** A non-200 status answers with `errorBody` (or an OpenAI-style error object) instead of a completion. */
   status?: number;
   errorBody?: unknown;
+  /** Extra response headers of a non-200 answer (e.g. `retry-after`). */
+  errorHeaders?: Record<string, string>;
   /** After the text chunks, either send an SSE `{"error": ...}` event or drop the connection. */
   midStreamError?: "event" | "disconnect";
   delayMs?: number;
@@ -78,6 +80,7 @@ export async function startOpenAIServer(replies: ReplySource): Promise<OpenAITes
         res,
         reply.status,
         reply.errorBody ?? { error: { message: `scripted status ${reply.status}`, type: "server_error", code: reply.status } },
+        reply.errorHeaders,
       );
       return;
     }
