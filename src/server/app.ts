@@ -12,6 +12,7 @@ import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
 import { firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
+import { registerLoopRoutes } from "./loops.js";
 
 export interface ServerOptions extends EventStreamOptions {
   /** When set, every route needs HTTP Basic auth with this password. */
@@ -158,8 +159,11 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     });
   });
 
+  const loops = registerLoopRoutes(app, rt, body, track);
+
   const drain = async (meta: CancelMeta, timeoutMs: number) => {
     closing = true;
+    loops.abortAll(meta);
     for (const run of rt.runs.all()) rt.runs.cancel(run.sessionID, meta);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));

@@ -7,7 +7,7 @@ export const cancelSources = ["user", "api", "signal", "timeout", "shutdown", "p
 export type CancelSource = (typeof cancelSources)[number];
 
 /** The paths ode's own cancels come through; a library caller may name others (they are redacted on sanitize). */
-export const cancelVias = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "cli", "esc", "ctrl-c", "timeout", "loop", "loop abort", "POST /session/:id/abort"] as const;
+export const cancelVias = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "cli", "esc", "ctrl-c", "timeout", "loop", "loop abort", "POST /session/:id/abort", "POST /loop/:id/abort"] as const;
 
 export const runPhases = ["queued", "model", "tool", "shell"] as const;
 export type RunPhase = (typeof runPhases)[number];
