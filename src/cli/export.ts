@@ -4,6 +4,7 @@ import { openRuntime } from "./open.js";
 
 interface ExportOptions {
   sanitize?: boolean;
+  loop?: string;
   output?: string;
 }
 
@@ -14,6 +15,7 @@ export function registerExport(program: Command): void {
     .argument("[sessionID]", "the session (default: the most recent session of this directory)")
     .option("--sanitize", "redact every prompt, output, path, title and error text; keep structure, ids and timings")
     .option("-o, --output <file>", "write to this file instead of stdout")
+    .option("--loop <id>", "export a loop instead: its record, its iterations and every iteration's session")
     .action(
       action(async (sessionID: string | undefined, opts: ExportOptions) => {
         const fs = await import("node:fs");
@@ -22,10 +24,18 @@ export function registerExport(program: Command): void {
         const { sanitizeExport } = await import("../export/sanitize.js");
         const rt = await openRuntime();
         try {
-          const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
-          if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to export)`);
-          const doc = buildExport(rt, id);
-          const text = JSON.stringify(opts.sanitize ? sanitizeExport(doc) : doc, null, 2) + "\n";
+          let document: object;
+          if (opts.loop) {
+            const { buildLoopExport, sanitizeLoopExport } = await import("../export/loop-export.js");
+            const doc = buildLoopExport(rt, opts.loop);
+            document = opts.sanitize ? sanitizeLoopExport(doc) : doc;
+          } else {
+            const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
+            if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to export)`);
+            const doc = buildExport(rt, id);
+            document = opts.sanitize ? sanitizeExport(doc) : doc;
+          }
+          const text = JSON.stringify(document, null, 2) + "\n";
           if (opts.output) fs.writeFileSync(opts.output, text);
           else process.stdout.write(text);
         } finally {

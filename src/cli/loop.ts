@@ -12,12 +12,12 @@ type Describe = typeof import("../loop/describe.js");
 
 interface LoopCliOptions extends Omit<LoopOptionsInput, "prompt" | "noProgress"> {
   format: string;
-  /** Commander files `--no-progress <n>` under the name it would give a negated `--progress`. */
-  progress?: string;
+  /** Commander files `--no-progress <n>` under the name of a negated `--progress`, and sets it to true when absent. */
+  progress?: string | boolean;
 }
 
 function optionsInput({ progress, format: _format, ...rest }: LoopCliOptions): Omit<LoopOptionsInput, "prompt"> {
-  return { ...rest, ...(progress !== undefined ? { noProgress: progress } : {}) };
+  return { ...rest, ...(typeof progress === "string" ? { noProgress: progress } : {}) };
 }
 
 function checkFormat(format: string): "text" | "json" {

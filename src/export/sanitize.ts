@@ -117,6 +117,10 @@ const MIME_TYPES = [
   "application/typescript", "application/octet-stream", "application/zip", "application/x-directory", "image/png",
   "image/jpeg", "image/gif", "image/webp", "image/svg+xml", "image/bmp",
 ];
+/** Whether an error name is one of the known, text-free names (opencode's and ode's), kept by sanitize. */
+export function isKnownErrorName(name: unknown): boolean {
+  return typeof name === "string" && ERROR_NAMES.includes(name);
+}
 const VARIANTS = ["default", "none", "minimal", "low", "medium", "high", "xhigh", "max"];
 const CHANNELS = ["latest", "local", "next", "beta", "alpha", "rc", "dev", "preview", "nightly"];
 const PLATFORMS = ["aix", "android", "darwin", "freebsd", "haiku", "linux", "openbsd", "netbsd", "sunos", "win32", "cygwin"];

@@ -61,7 +61,8 @@ class LoopDriver {
   private failures = 0;
   private idle = 0;
   private abortMeta?: CancelMeta;
-  private abortDiagnostic?: AbortDiagnostic;
+  /** The abort diagnostic of the iteration that ended last, if it was aborted. */
+  private lastAbort?: AbortDiagnostic;
   private durationExceeded = false;
   private currentSession = "";
   /** Cuts the `--until` command and the wait for a rate limit when the loop is stopped. */
@@ -136,8 +137,12 @@ class LoopDriver {
 
   private aborted(): Stop | undefined {
     this.remoteAbort();
-    if (!this.abortMeta) return undefined;
-    const abort = this.abortDiagnostic ?? { ...this.abortMeta, recorded_at: Date.now() };
+    const meta = this.abortMeta;
+    if (!meta) return undefined;
+    // The iteration the stop cut short carries the full provenance (phase, tool call, title state); a request
+    // read only after that iteration ended (another process's `ode loop abort`) is still the one that cut it.
+    const cut = this.lastAbort && this.lastAbort.source === meta.source && this.lastAbort.via === meta.via ? this.lastAbort : undefined;
+    const abort = cut ?? { ...meta, recorded_at: Date.now() };
     return { reason: "aborted", detail: { message: "the loop was aborted", abort } };
   }
 
@@ -200,7 +205,7 @@ class LoopDriver {
         throw error;
       }
     }
-    if (end.abort && this.abortMeta) this.abortDiagnostic = end.abort;
+    this.lastAbort = end.abort ?? undefined;
     return this.finishIteration(n, end, await treeState(loop.directory, rt.dataDir), before);
   }
 
