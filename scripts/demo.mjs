@@ -14,7 +14,10 @@ fs.writeFileSync(
   JSON.stringify(
     {
       model: "demo/scripted",
-      provider: { demo: { type: "scripted", options: { script: path.join(root, "examples", "demo", "script.json") } } },
+      provider: {
+        demo: { type: "scripted", options: { script: path.join(root, "examples", "demo", "script.json") } },
+        loop: { type: "scripted", options: { script: path.join(root, "examples", "demo", "loop-script.json") } },
+      },
     },
     null,
     2,
@@ -40,3 +43,9 @@ run("run", "--session", session.id, "--timeout", "1500", "now run the long job")
 run("session", "show", session.id);
 show(["export", session.id, "--sanitize", "  # the diagnostics of a report that leaks no text"]);
 console.log(JSON.stringify(JSON.parse(capture("export", session.id, "--sanitize")).diagnostics.aborts, null, 2));
+
+// A Ralph loop: the same prompt, a fresh session per iteration, until the model's answer holds the promise.
+run("loop", "-m", "loop/scripted", "--name", "demo loop", "--completion-promise", "DONE", "finish the work");
+console.log(`\n$ cat loop.log\n${fs.readFileSync(path.join(project, "loop.log"), "utf8").trimEnd()}`);
+const [loop] = JSON.parse(capture("loop", "list", "--format", "json"));
+run("loop", "show", loop.id);
