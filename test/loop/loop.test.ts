@@ -57,6 +57,34 @@ describe("ode loop: completion", () => {
   });
 });
 
+describe("ode loop: prompt and output", () => {
+  it("re-reads --prompt-file at each iteration; --format json prints loop and run events, each with loopID and sessionID", async () => {
+    const project = makeProject(bashTurn('echo "edited after $ODE_LOOP_ITERATION" > PROMPT.md'));
+    fs.writeFileSync(path.join(project.dir, "PROMPT.md"), "the first prompt");
+    const result = await runOde(project, ["loop", "--prompt-file", "PROMPT.md", "--max-iterations", "2", "--format", "json"]);
+    expect(result.code).toBe(4);
+    const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const loop = await showLoop(project);
+    expect(events.every((e) => e.loopID === loop.id && typeof e.sessionID === "string")).toBe(true);
+    expect(events.filter((e) => e.type.startsWith("loop.")).map((e) => e.type)).toEqual([
+      "loop.started",
+      "loop.iteration.started",
+      "loop.iteration.finished",
+      "loop.iteration.started",
+      "loop.iteration.finished",
+      "loop.finished",
+    ]);
+    expect(events.filter((e) => e.type === "run.finished").map((e) => e.sessionID)).toEqual(loop.iterations.map((i) => i.session_id));
+    const prompts = [];
+    for (const it of loop.iterations) {
+      const doc = JSON.parse((await runOde(project, ["export", it.session_id])).stdout);
+      prompts.push(doc.messages[0].parts[0].text);
+    }
+    expect(prompts).toEqual(["the first prompt", "edited after 1\n"]);
+    expect(loop.name).toBe("the first prompt");
+  });
+});
+
 describe("ode loop: limits", () => {
   it("--max-tokens stops with budget (exit 4)", async () => {
     const project = makeProject(bashTurn("true"));
