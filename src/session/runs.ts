@@ -280,7 +280,10 @@ export class Runs {
     // A request already waiting for the owner is the earlier one, so this one is only counted.
     if (this.stmt.requestCancel.run(JSON.stringify(meta), row.id).changes === 0) this.stmt.countCancel.run(row.id);
     // An owner that watches the database sees the write itself; SIGUSR2 would kill a process with no handler for it.
-    if (row.owner_wake === "watch") return { cancelled: true, runID: row.id, remote: true };
+    if (row.owner_wake === "watch") {
+      this.wakeWatcher(row.owner_pid);
+      return { cancelled: true, runID: row.id, remote: true };
+    }
     try {
       process.kill(row.owner_pid, "SIGUSR2");
     } catch (error) {
@@ -311,15 +314,32 @@ export class Runs {
     this.store.deleteSession(sessionID);
   }
 
+  /** Where owners that do not take SIGUSR2 are woken: one file per owner pid, written after the request commits. */
+  private get wakeDir(): string {
+    return path.join(path.dirname(this.store.db.name), "wake");
+  }
+
+  private wakeWatcher(pid: number): void {
+    try {
+      fs.mkdirSync(this.wakeDir, { recursive: true });
+      fs.writeFileSync(path.join(this.wakeDir, String(pid)), String(Date.now()));
+    } catch (error) {
+      log.warn("could not wake the owner of a run", { pid, error: String(error) });
+    }
+  }
+
   /**
-   * A library runtime does not own SIGUSR2: while it runs something, a watch on the data directory (the WAL file
-   * changes with every write of another process) tells it to look for cancel requests on its runs.
+   * A library runtime does not own SIGUSR2: while it runs something, it watches its wake file. The file is written
+   * after the cancel request is committed, so the request is visible when the watch fires (a watch on the database
+   * itself can fire between the WAL write and the commit becoming visible, and lose the request).
    */
   private watchForCancels(): void {
     if (this.wake !== "watch" || this.watcher) return;
+    const own = String(process.pid);
     try {
-      this.watcher = fs.watch(path.dirname(this.store.db.name), { persistent: false }, () => {
-        if (this.wakePending) return;
+      fs.mkdirSync(this.wakeDir, { recursive: true });
+      this.watcher = fs.watch(this.wakeDir, { persistent: false }, (_event, file) => {
+        if (String(file) !== own || this.wakePending) return;
         this.wakePending = true;
         setImmediate(() => {
           this.wakePending = false;
@@ -327,7 +347,7 @@ export class Runs {
         });
       });
     } catch (error) {
-      log.warn("cannot watch the data directory: cancels from other processes are not seen", { error: String(error) });
+      log.warn("cannot watch for cancels from other processes", { error: String(error) });
     }
   }
 
