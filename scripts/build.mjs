@@ -1,6 +1,6 @@
 // Bundles the CLI into dist/ode.js with the release version and channel injected as constants.
 import { build } from "esbuild";
-import { readFileSync, chmodSync } from "node:fs";
+import { readFileSync, chmodSync, rmSync } from "node:fs";
 
 import path from "node:path";
 
@@ -11,6 +11,8 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 const version = process.env.ODE_VERSION || pkg.version;
 const channel = process.env.ODE_CHANNEL || (version.includes("-") ? version.split("-")[1].split(".")[0] : "latest");
 
+// Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
+rmSync(path.join(path.dirname(outfile), "chunks"), { recursive: true, force: true });
 await build({
   entryPoints: ["src/cli/index.ts"],
   // Commands load their implementation with import(); splitting keeps those (and the SDKs they pull in) in

@@ -5,7 +5,7 @@ import { OdeError } from "../session/errors.js";
 import type { RunOutcome, Runs } from "../session/runs.js";
 import type { MessageError } from "../session/schema.js";
 import type { Store } from "../session/store.js";
-import { OWN_START, ownerAlive } from "../shell/proc.js";
+import { closeDeadOwners, OWN_START, ownerAlive } from "../shell/proc.js";
 import type { LoopSpec } from "./spec.js";
 
 /** Why a loop stopped; each reason has the exit code the README documents. */
@@ -254,13 +254,7 @@ export class Loops {
 
   /** Closes loops whose owner died (kill -9, power loss): the loop and its open iteration end as aborted. */
   recoverCrashed(): number {
-    let closed = 0;
-    for (const row of this.stmt.unfinished.all()) {
-      if (ownerAlive(row)) continue;
-      this.closeCrashed(row);
-      closed++;
-    }
-    return closed;
+    return closeDeadOwners(this.stmt.unfinished.all(), (row) => this.closeCrashed(row));
   }
 
   private closeCrashed(row: LoopRow): void {

@@ -9,7 +9,7 @@ import {
   type RunPhase,
   type TitleGenerationState,
 } from "./abort.js";
-import { OWN_START, ownerAlive } from "../shell/proc.js";
+import { closeDeadOwners, OWN_START, ownerAlive } from "../shell/proc.js";
 import { sqliteCode } from "../storage/db.js";
 import { SessionBusyError, SessionNotFoundError } from "./errors.js";
 import type { Store } from "./store.js";
@@ -136,13 +136,7 @@ export class Runs {
 
   /** Closes runs whose owning process is gone (a crash or kill -9), so their sessions are usable again. */
   recoverCrashed(): number {
-    let closed = 0;
-    for (const row of this.stmt.unfinished.all()) {
-      if (ownerAlive(row)) continue;
-      this.closeCrashed(row);
-      closed++;
-    }
-    return closed;
+    return closeDeadOwners(this.stmt.unfinished.all(), (row) => this.closeCrashed(row));
   }
 
   private closeCrashed(row: RunRow): void {

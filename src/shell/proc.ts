@@ -31,3 +31,10 @@ export function ownerAlive(row: { owner_pid: number; owner_start: string | null 
   }
   return row.owner_start === null || row.owner_start === processStartTime(row.owner_pid);
 }
+
+/** Closes every row (a run, a loop) whose owner died, with `close`; returns how many it closed. */
+export function closeDeadOwners<R extends { owner_pid: number; owner_start: string | null }>(rows: R[], close: (row: R) => void): number {
+  const dead = rows.filter((row) => !ownerAlive(row));
+  for (const row of dead) close(row);
+  return dead.length;
+}
