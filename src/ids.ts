@@ -2,6 +2,11 @@ import { randomBytes } from "node:crypto";
 
 export type IdPrefix = "ses" | "msg" | "prt" | "run" | "lop";
 
+/** The id grammar: what `newId` makes, and what opencode's ids look like too. */
+export function idPattern(prefix: IdPrefix): RegExp {
+  return new RegExp(`^${prefix}_[0-9a-f]{12}[0-9A-Za-z]{14}$`);
+}
+
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 let lastMs = 0;
 let counter = 0;

@@ -12,15 +12,16 @@ export function registerImport(program: Command): void {
       action(async (file: string, opts: { force?: boolean }) => {
         const fs = await import("node:fs");
         const { importSession, parseImport, ImportValidationError } = await import("../export/import.js");
-        let text: string;
+        // Bytes, not text: decoding here would silently turn invalid UTF-8 into U+FFFD.
+        let bytes: Uint8Array;
         try {
-          text = fs.readFileSync(file === "-" ? 0 : file, "utf8");
+          bytes = fs.readFileSync(file === "-" ? 0 : file);
         } catch (error) {
           throw new ImportValidationError(`cannot read ${file}: ${(error as Error).message}`);
         }
         let doc;
         try {
-          doc = parseImport(text);
+          doc = parseImport(bytes);
         } catch (error) {
           if (error instanceof ImportValidationError) throw new ImportValidationError(`${file}: ${error.message}`);
           throw error;

@@ -1,6 +1,7 @@
 import type { TitleTrace } from "../agent/title.js";
 import type { AbortDiagnostic } from "../session/abort.js";
 import type { RunKind, RunOutcome, RunRow } from "../session/runs.js";
+import type { MessageInfo } from "../session/schema.js";
 
 /** A run row as exported: what the loop did, and the last user input it sent to the model. */
 export interface RunRecord {
@@ -29,6 +30,12 @@ export interface Diagnostics {
 export interface MessageAbort {
   abort: AbortDiagnostic;
   userMessageID: string;
+}
+
+/** The abort an assistant message carries, with the user message of its turn. */
+export function messageAbortOf(info: MessageInfo): MessageAbort | undefined {
+  if (info.role !== "assistant" || !info.diagnostics?.abort) return undefined;
+  return { abort: info.diagnostics.abort as AbortDiagnostic, userMessageID: info.parentID };
 }
 
 export function toRunRecord(row: RunRow): RunRecord {

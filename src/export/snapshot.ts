@@ -3,7 +3,7 @@ import type { TitleTrace } from "../agent/title.js";
 import type { Runtime } from "../runtime.js";
 import type { MessageWithParts, SessionInfo } from "../session/schema.js";
 import { CHANNEL, VERSION } from "../version.js";
-import { buildDiagnostics, type Diagnostics, type MessageAbort } from "./diagnostics.js";
+import { buildDiagnostics, messageAbortOf, type Diagnostics, type MessageAbort } from "./diagnostics.js";
 
 export const EXPORT_FORMAT = "ode.session";
 export const EXPORT_SCHEMA_VERSION = 1;
@@ -48,11 +48,9 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
   for (const { info: message, parts: list } of messages) {
     parts += list.length;
     for (const part of list) if (part.type === "tool") toolCalls++;
-    if (message.role === "user") {
-      if (message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
-    } else if (message.diagnostics?.abort) {
-      messageAborts.push({ abort: message.diagnostics.abort as MessageAbort["abort"], userMessageID: message.parentID });
-    }
+    if (message.role === "user" && message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
+    const found = messageAbortOf(message);
+    if (found) messageAborts.push(found);
   }
   for (const trace of traces) models.add(trace.model);
 

@@ -1,11 +1,14 @@
 import type { HttpBindings } from "@hono/node-server";
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { driveRun, prompt, startRun, type PromptResult } from "../agent/prompt.js";
 import { runShell } from "../agent/shell.js";
 import { buildExport } from "../export/snapshot.js";
 import { sanitizeExport } from "../export/sanitize.js";
+import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
+import { checkTree, fieldPath } from "../json/tree.js";
 import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
@@ -17,6 +20,8 @@ import { registerLoopRoutes } from "./loops.js";
 export interface ServerOptions extends EventStreamOptions {
   /** When set, every route needs HTTP Basic auth with this password. */
   password?: string;
+  /** Largest request body accepted, in bytes (DEFAULT_MAX_BODY_BYTES when unset). */
+  maxBodyBytes?: number;
 }
 
 export interface OdeServer {
@@ -39,17 +44,21 @@ const renameBody = z.object({ title: z.string() });
 const shellBody = z.object({ command: z.string().min(1, "must not be empty") });
 const abortBody = cancelMetaSchema.pick({ reason: true, mode: true });
 
+/** Request bodies larger than this are refused with 413 before they are read into memory. */
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
 /** Parses a JSON body (an empty one counts as `{}`) and names the first invalid field. */
 async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  const raw = await c.req.text();
   let json: unknown = {};
-  if (raw.trim()) {
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      throw new InvalidInputError("body: not valid JSON");
-    }
+  try {
+    const raw = decodeUtf8(new Uint8Array(await c.req.arrayBuffer()));
+    if (raw.trim()) json = parseJson(raw);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) throw new InvalidInputError(`body: not valid JSON: ${error.message}`);
+    throw error;
   }
+  const problem = checkTree(json);
+  if (problem) throw new InvalidInputError(`${problem.path.length ? fieldPath(problem.path) : "body"}: ${problem.message}`);
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new InvalidInputError(firstIssue(parsed.error, "body"));
   return parsed.data;
@@ -82,6 +91,14 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     await next();
   });
   if (options.password) app.use(basicAuth(options.password));
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  app.use(
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) =>
+        c.json({ name: "PayloadTooLargeError", data: { message: `request body larger than ${maxBodyBytes} bytes (ode serve --max-body)` } }, 413),
+    }),
+  );
 
   app.onError((error, c) => {
     if (error instanceof OdeError) return c.json({ name: error.name, data: { message: error.message } }, error.status as ContentfulStatusCode);

@@ -61,7 +61,7 @@ export async function listen(rt: Runtime, options: ListenOptions): Promise<Runni
 }
 
 /** `ode serve`: serves until SIGTERM or SIGINT, then aborts the running runs (source `shutdown`) and exits. */
-export async function runServe(options: { port: number; hostname: string }): Promise<void> {
+export async function runServe(options: { port: number; hostname: string; maxBodyBytes?: number }): Promise<void> {
   const password = process.env.ODE_SERVER_PASSWORD || undefined;
   const rt = createRuntime({ processWide: true });
   let running: RunningServer;

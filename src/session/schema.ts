@@ -1,16 +1,31 @@
 import { z } from "zod";
+import { idPattern, type IdPrefix } from "../ids.js";
 
 // Field names follow opencode's export so either tool reads the other's files; unknown fields are kept (loose).
 
+/** The last millisecond a Date renders with a four-digit year (9999-12-31): later ones are not real times. */
+export const MAX_TIMESTAMP = 253_402_300_799_999;
+
+/** Milliseconds since the epoch, as every time field holds them. */
+export const timestamp = z
+  .number()
+  .int("must be a whole number of milliseconds")
+  .min(0, "must not be before 1970")
+  .max(MAX_TIMESTAMP, "must not be after the year 9999");
+
+export function id(prefix: IdPrefix) {
+  return z.string().regex(idPattern(prefix), `must be a ${prefix}_ id (${prefix}_ + 12 hex digits + 14 letters or digits)`);
+}
+
 export const sessionInfoSchema = z.looseObject({
-  id: z.string().regex(/^ses_/, "must start with ses_"),
+  id: id("ses"),
   directory: z.string(),
-  parentID: z.string().optional(),
+  parentID: id("ses").optional(),
   title: z.string(),
   version: z.string(),
   slug: z.string().optional(),
   projectID: z.string().optional(),
-  time: z.looseObject({ created: z.number(), updated: z.number() }),
+  time: z.looseObject({ created: timestamp, updated: timestamp }),
 });
 export type SessionInfo = z.infer<typeof sessionInfoSchema>;
 
@@ -29,21 +44,21 @@ export const messageErrorSchema = z.looseObject({
 export type MessageError = z.infer<typeof messageErrorSchema>;
 
 export const userMessageSchema = z.looseObject({
-  id: z.string().regex(/^msg_/, "must start with msg_"),
-  sessionID: z.string(),
+  id: id("msg"),
+  sessionID: id("ses"),
   role: z.literal("user"),
-  time: z.looseObject({ created: z.number() }),
+  time: z.looseObject({ created: timestamp }),
   agent: z.string().optional(),
   model: z.looseObject({ providerID: z.string(), modelID: z.string() }).optional(),
 });
 export type UserMessage = z.infer<typeof userMessageSchema>;
 
 export const assistantMessageSchema = z.looseObject({
-  id: z.string().regex(/^msg_/, "must start with msg_"),
-  sessionID: z.string(),
+  id: id("msg"),
+  sessionID: id("ses"),
   role: z.literal("assistant"),
-  parentID: z.string(),
-  time: z.looseObject({ created: z.number(), completed: z.number().optional() }),
+  parentID: id("msg"),
+  time: z.looseObject({ created: timestamp, completed: timestamp.optional() }),
   modelID: z.string(),
   providerID: z.string(),
   path: z.looseObject({ cwd: z.string(), root: z.string() }),
@@ -59,11 +74,11 @@ export const messageInfoSchema = z.discriminatedUnion("role", [userMessageSchema
 export type MessageInfo = z.infer<typeof messageInfoSchema>;
 
 const partBase = {
-  id: z.string().regex(/^prt_/, "must start with prt_"),
-  sessionID: z.string(),
-  messageID: z.string(),
+  id: id("prt"),
+  sessionID: id("ses"),
+  messageID: id("msg"),
 };
-const timeRange = z.looseObject({ start: z.number(), end: z.number().optional() });
+const timeRange = z.looseObject({ start: timestamp, end: timestamp.optional() });
 
 export const toolStateSchema = z.discriminatedUnion("status", [
   z.looseObject({ status: z.literal("pending"), input: z.unknown().optional() }),

@@ -27,14 +27,15 @@ interface MessageRow {
 }
 
 function toSessionInfo(row: SessionRow): SessionInfo {
+  const extra = JSON.parse(row.extra) as { time?: object };
   return {
-    ...JSON.parse(row.extra),
+    ...extra,
     id: row.id,
     directory: row.directory,
     ...(row.parent_id ? { parentID: row.parent_id } : {}),
     title: row.title,
     version: row.version,
-    time: { created: row.created, updated: row.updated },
+    time: { ...extra.time, created: row.created, updated: row.updated },
   };
 }
 
@@ -145,7 +146,10 @@ export class Store {
 
   /** Writes a session exactly as given (import). */
   insertSessionInfo(info: SessionInfo, titleSource: TitleSource): void {
-    const { id, directory, parentID, title, version, time, ...extra } = info;
+    const { id, directory, parentID, title, version, time, ...rest } = info;
+    // Keys of `time` other than the two columns (opencode's `archived`, ...) ride along in `extra`.
+    const { created, updated, ...moreTime } = time;
+    const extra = Object.keys(moreTime).length > 0 ? { ...rest, time: moreTime } : rest;
     this.stmt.insertSession.run({
       id,
       directory,
@@ -153,8 +157,8 @@ export class Store {
       title,
       title_source: titleSource,
       version,
-      created: time.created,
-      updated: time.updated,
+      created,
+      updated,
       extra: JSON.stringify(extra),
     });
   }

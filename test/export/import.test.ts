@@ -87,13 +87,13 @@ describe("ode import", () => {
     ["an unknown part type", (text) => edit(text, (d) => (d.messages[2].parts[0].type = "telepathy")), /: messages\[2\]\.parts\[0\]\.type: /],
     [
       "a part whose message does not exist",
-      (text) => edit(text, (d) => (d.messages[1].parts[1].messageID = "msg_doesnotexist")),
-      /: messages\[1\]\.parts\[1\]\.messageID: msg_doesnotexist is not the id of the message it is in/,
+      (text) => edit(text, (d) => (d.messages[1].parts[1].messageID = "msg_20f58dc95000doesnotexist00")),
+      /: messages\[1\]\.parts\[1\]\.messageID: msg_20f58dc95000doesnotexist00 is not the id of the message it is in/,
     ],
     [
       "a message of another session",
-      (text) => edit(text, (d) => (d.messages[2].info.sessionID = "ses_someoneelse")),
-      /: messages\[2\]\.info\.sessionID: ses_someoneelse is not the session's id/,
+      (text) => edit(text, (d) => (d.messages[2].info.sessionID = "ses_000000000000someoneelse000")),
+      /: messages\[2\]\.info\.sessionID: ses_000000000000someoneelse000 is not the session's id/,
     ],
     ["a duplicated part", (text) => edit(text, (d) => d.messages[2].parts.push(d.messages[2].parts[0])), /: messages\[2\]\.parts\[4\]\.id: .* appears twice/],
   ];
@@ -161,7 +161,7 @@ describe("ode import", () => {
     const before = tableCounts(project.dataDir);
     // Another session whose last part reuses an id the data directory already holds: only the database sees it.
     const other = readFixture(ABORTED);
-    other.info.id = "ses_anothersession000000000";
+    other.info.id = "ses_000000000000anothersession";
     for (const m of other.messages) {
       m.info.sessionID = other.info.id;
       for (const p of m.parts) p.sessionID = other.info.id;

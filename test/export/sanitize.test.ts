@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { importSession, parseImport } from "../../src/export/import.js";
+import { importSession, parseImport, type ImportDocument } from "../../src/export/import.js";
 import { sanitizeExport } from "../../src/export/sanitize.js";
 import { buildExport, type ExportDocument } from "../../src/export/snapshot.js";
 import { Runs } from "../../src/session/runs.js";
@@ -248,7 +248,8 @@ function richExport(k: Canaries, ids: Ids) {
     ],
     diagnostics: {
       aborts: [
-        abort(c("abort-reason"), c("abort-error"), c("via")),
+        // The export's reading of the message's in_flight: the trace below succeeded after this abort.
+        { ...abort(c("abort-reason"), c("abort-error"), c("via")), title_generation_state: "completed_after_abort" },
         {
           recorded_at: 1795553813000,
           run_id: R2,
@@ -317,12 +318,28 @@ function runtimeCanaries(doc: ExportDocument, k: Canaries): ExportDocument {
 
 /** The export of `source` after an import into a fresh data directory (what `ode export` would write). */
 function importAndExport(source: unknown, sessionID: string): ExportDocument {
+  return storeAndExport(parseImport(JSON.stringify(source)), sessionID);
+}
+
+function storeAndExport(doc: ImportDocument, sessionID: string): ExportDocument {
   const project = makeProject();
   return withStore(project.dataDir, (store) => {
     const rt = { store, runs: new Runs(store) };
-    importSession(rt, parseImport(JSON.stringify(source)));
+    importSession(rt, doc);
     return buildExport(rt, sessionID);
   });
+}
+
+/**
+ * Stored without parseImport's checks: import refuses ids outside the id grammar, but a database written before it
+ * did can hold them, and the sanitizer must still hide them.
+ */
+function storeUncheckedAndExport(source: ReturnType<typeof richExport>, sessionID: string): ExportDocument {
+  const { info, messages, diagnostics } = source as unknown as ExportDocument;
+  return storeAndExport(
+    { info, messages, runs: diagnostics.loop.runs, aborts: diagnostics.aborts as ImportDocument["aborts"], traces: diagnostics.title_generations as ImportDocument["traces"] },
+    sessionID,
+  );
 }
 
 /** A sanitized export imports, exports back as it is (its runtime.models derived anew from its messages). */
@@ -501,7 +518,7 @@ describe("sanitizeExport", () => {
   it("replaces ids not in the generated shape by pseudonyms, the same wherever the id appears", () => {
     const k = new Canaries();
     const ids = canaryIds(k);
-    const doc = importAndExport(richExport(k, ids), ids.S);
+    const doc = storeUncheckedAndExport(richExport(k, ids), ids.S);
     const sanitized = sanitizeExport(doc);
     const text = JSON.stringify(sanitized);
     for (const canary of k.all) expect(JSON.stringify(doc)).toContain(canary);

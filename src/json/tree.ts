@@ -1,0 +1,59 @@
+/** Deep enough for any document ode or opencode writes (an export nests about 10 levels before tool input). */
+export const MAX_JSON_DEPTH = 64;
+
+// With the u flag a paired surrogate is one code point, so only lone halves match.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+export interface TreeProblem {
+  path: PropertyKey[];
+  message: string;
+}
+
+/**
+ * Checks a parsed JSON value before anything recursive (schema validation, JSON.stringify, SQLite's json functions)
+ * touches it: nesting at most `maxDepth` levels, and every key and string well-formed Unicode (a lone surrogate
+ * cannot be stored as UTF-8 and would silently become U+FFFD). Iterative, so the check itself cannot overflow.
+ */
+export function checkTree(root: unknown, maxDepth = MAX_JSON_DEPTH): TreeProblem | undefined {
+  // Each node links to its parent instead of carrying its path: paths are built only for the one error reported.
+  interface Node {
+    value: unknown;
+    key?: PropertyKey;
+    parent?: Node;
+    depth: number;
+  }
+  const pathOf = (node: Node | undefined): PropertyKey[] => {
+    const path: PropertyKey[] = [];
+    for (let at = node; at?.parent; at = at.parent) path.push(at.key!);
+    return path.reverse();
+  };
+  const pending: Node[] = [{ value: root, depth: 0 }];
+  while (pending.length) {
+    const node = pending.pop()!;
+    const { value, depth } = node;
+    if (typeof value === "string") {
+      if (LONE_SURROGATE.test(value)) return { path: pathOf(node), message: "not well-formed Unicode (a lone surrogate)" };
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    if (depth >= maxDepth) return { path: pathOf(node), message: `nested more than ${maxDepth} levels deep` };
+    const keys = Array.isArray(value) ? value.keys() : Object.keys(value);
+    const children: Node[] = [];
+    for (const key of keys) {
+      if (typeof key === "string" && LONE_SURROGATE.test(key)) {
+        return { path: [...pathOf(node), key], message: "key is not well-formed Unicode (a lone surrogate)" };
+      }
+      children.push({ value: (value as Record<PropertyKey, unknown>)[key], key, parent: node, depth: depth + 1 });
+    }
+    // Reversed onto the stack, so the first problem in document order is the one reported.
+    for (let i = children.length - 1; i >= 0; i--) pending.push(children[i]!);
+  }
+  return undefined;
+}
+
+/** `a.b[2].c`, the way error messages name a field. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${String(key)}`;
+  return out || "(document)";
+}
