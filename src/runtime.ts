@@ -4,6 +4,7 @@ import { RuntimeEvents } from "./events.js";
 import { initLog } from "./log.js";
 import { Loops } from "./loop/loops.js";
 import { markAgentProcess } from "./shell/env.js";
+import { ConfigError } from "./session/errors.js";
 import { Runs } from "./session/runs.js";
 import { Store } from "./session/store.js";
 import { builtinTools } from "./tool/registry.js";
@@ -36,6 +37,26 @@ export interface RuntimeOptions {
    * markers through their per-spawn environment, and cancel requests are picked up by watching the database.
    */
   processWide?: boolean;
+  /**
+   * False for commands that never call a model (session, export, import): a broken config is then one warning
+   * instead of an error, and they run with no config.
+   */
+  needsConfig?: boolean;
+}
+
+/** Config problems are the user's to fix, so they go to stderr as one line each, not only to the log. */
+function warn(message: string): void {
+  process.stderr.write(`ode: warning: ${message}\n`);
+}
+
+function readConfig(directory: string, env: NodeJS.ProcessEnv, needsConfig: boolean): Config {
+  try {
+    return loadConfig(directory, env, warn);
+  } catch (error) {
+    if (needsConfig || !(error instanceof ConfigError)) throw error;
+    warn(`${error.message} (ignored: this command needs no model)`);
+    return { providerDirs: {} };
+  }
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
@@ -51,7 +72,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const loops = new Loops(store, runs);
   // After the runs: a crashed loop's open iteration takes its diagnostic from its recovered run.
   loops.recoverCrashed();
-  const config = loadConfig(directory, env);
+  const config = readConfig(directory, env, options.needsConfig ?? true);
   // `ode session abort` in another process writes its request on the run row and wakes the owner with SIGUSR2.
   const wake = () => runs.applyRemoteCancels();
   if (options.processWide) process.on("SIGUSR2", wake);

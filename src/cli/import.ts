@@ -26,7 +26,7 @@ export function registerImport(program: Command): void {
           if (error instanceof ImportValidationError) throw new ImportValidationError(`${file}: ${error.message}`);
           throw error;
         }
-        const rt = await openRuntime();
+        const rt = await openRuntime({ needsConfig: false });
         try {
           const result = importSession(rt, doc, { force: opts.force });
           process.stdout.write(

@@ -2,7 +2,10 @@ import type { Command } from "commander";
 import type { AbortDiagnostic } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
 import { action } from "./fail.js";
-import { openRuntime as runtime } from "./open.js";
+import { openRuntime } from "./open.js";
+
+/** Sessions are listed, shown, renamed, deleted and aborted without a model: a broken config only warns. */
+const runtime = () => openRuntime({ needsConfig: false });
 
 function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString() : "-";

@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { ConfigError, firstIssue } from "../session/errors.js";
+import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
+import { checkTree } from "../json/tree.js";
+import { ConfigError, fieldPath, firstIssue } from "../session/errors.js";
 import { globalConfigDir } from "./paths.js";
 
 const providerSchema = z.object({
@@ -32,34 +34,72 @@ export type Config = z.infer<typeof configSchema> & {
   providerDirs: Record<string, string>;
 };
 
-function readConfigFile(file: string): z.infer<typeof configSchema> | undefined {
-  let text: string;
+const OPTION_KEYS = ["baseURL", "apiKey", "script"];
+
+/** Levenshtein distance, to name the known key a typo was probably meant to be. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** Keys the schema would drop without a word: each gets a warning naming the closest known key. */
+function unknownKeys(file: string, raw: Record<string, unknown>): string[] {
+  const warnings: string[] = [];
+  const check = (value: unknown, known: string[], at: string) => {
+    if (typeof value !== "object" || value === null) return;
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      const closest = known.reduce((best, candidate) => (distance(key, candidate) < distance(key, best) ? candidate : best));
+      warnings.push(`${file}: unknown key ${JSON.stringify(at + key)} is ignored (did you mean ${JSON.stringify(at + closest)}?)`);
+    }
+  };
+  check(raw, Object.keys(configSchema.shape), "");
+  for (const [id, provider] of Object.entries((raw.provider ?? {}) as Record<string, unknown>)) {
+    check(provider, Object.keys(providerSchema.shape), `provider.${id}.`);
+    check((provider as { options?: unknown } | null)?.options, OPTION_KEYS, `provider.${id}.options.`);
+  }
+  return warnings;
+}
+
+/** `ode.json` is JSONC (comments and trailing commas allowed, as in the README's examples). */
+function readConfigFile(file: string): { layer: z.infer<typeof configSchema>; warnings: string[] } | undefined {
+  let raw: unknown;
   try {
-    text = fs.readFileSync(file, "utf8");
+    raw = parseJson(decodeUtf8(fs.readFileSync(file)), { jsonc: true });
   } catch (error) {
+    if (error instanceof JsonSyntaxError) throw new ConfigError(`${file}: not valid JSON: ${error.message}`);
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ConfigError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const problem = checkTree(raw);
+  if (problem) throw new ConfigError(`${file}: ${fieldPath(problem.path)}: ${problem.message}`);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`${file}: ${firstIssue(parsed.error)}`);
-  return parsed.data;
+  return { layer: parsed.data, warnings: unknownKeys(file, raw as Record<string, unknown>) };
 }
 
 /** `ode.json` of the project directory wins over `~/.config/ode/ode.json`, key by key. */
-export function loadConfig(projectDir: string, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  projectDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  /** Told about what was read but not understood (unknown keys), one line each. */
+  warn: (message: string) => void = () => {},
+): Config {
   const globalFile = path.join(globalConfigDir(env), "ode.json");
   const projectFile = path.join(projectDir, "ode.json");
   const config: Config = { providerDirs: {} };
   for (const file of [globalFile, projectFile]) {
-    const layer = readConfigFile(file);
-    if (!layer) continue;
-    const { provider, ...rest } = layer;
+    const read = readConfigFile(file);
+    if (!read) continue;
+    read.warnings.forEach(warn);
+    const { provider, ...rest } = read.layer;
     Object.assign(config, rest);
     for (const [id, value] of Object.entries(provider ?? {})) {
       config.provider = { ...config.provider, [id]: value };

@@ -4,6 +4,8 @@ export const MAX_JSON_DEPTH = 64;
 // With the u flag a paired surrogate is one code point, so only lone halves match.
 const LONE_SURROGATE = /\p{Cs}/u;
 
+const SHOWN_LEVELS = 8;
+
 export interface TreeProblem {
   path: PropertyKey[];
   message: string;
@@ -36,7 +38,11 @@ export function checkTree(root: unknown, maxDepth = MAX_JSON_DEPTH): TreeProblem
       continue;
     }
     if (typeof value !== "object" || value === null) continue;
-    if (depth >= maxDepth) return { path: pathOf(node), message: `nested more than ${maxDepth} levels deep` };
+    if (depth >= maxDepth) {
+      // A path as deep as the nesting itself would be the whole error line: its first levels name the field.
+      const path = pathOf(node).slice(0, SHOWN_LEVELS);
+      return { path, message: `nested more than ${maxDepth} levels deep (path cut after ${SHOWN_LEVELS} levels)` };
+    }
     const keys = Array.isArray(value) ? value.keys() : Object.keys(value);
     const children: Node[] = [];
     for (const key of keys) {

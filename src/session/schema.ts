@@ -9,9 +9,9 @@ export const MAX_TIMESTAMP = 253_402_300_799_999;
 /** Milliseconds since the epoch, as every time field holds them. */
 export const timestamp = z
   .number()
-  .int("must be a whole number of milliseconds")
   .min(0, "must not be before 1970")
-  .max(MAX_TIMESTAMP, "must not be after the year 9999");
+  .max(MAX_TIMESTAMP, "must not be after the year 9999")
+  .int("must be a whole number of milliseconds");
 
 export function id(prefix: IdPrefix) {
   return z.string().regex(idPattern(prefix), `must be a ${prefix}_ id (${prefix}_ + 12 hex digits + 14 letters or digits)`);
