@@ -19,12 +19,13 @@ export function registerImport(program: Command): void {
         } catch (error) {
           throw new ImportValidationError(`cannot read ${file}: ${(error as Error).message}`);
         }
+        // The file names where the error is, whether parsing or storing (an id taken, a contradiction) found it.
+        const named = (error: unknown) => (error instanceof ImportValidationError ? new ImportValidationError(`${file}: ${error.message}`) : error);
         let doc;
         try {
           doc = parseImport(bytes);
         } catch (error) {
-          if (error instanceof ImportValidationError) throw new ImportValidationError(`${file}: ${error.message}`);
-          throw error;
+          throw named(error);
         }
         const rt = await openRuntime({ needsConfig: false });
         try {
@@ -32,6 +33,8 @@ export function registerImport(program: Command): void {
           process.stdout.write(
             `${result.replaced ? "replaced" : "imported"} ${result.sessionID}: ${result.messages} messages, ${result.parts} parts\n`,
           );
+        } catch (error) {
+          throw named(error);
         } finally {
           rt.close();
         }
