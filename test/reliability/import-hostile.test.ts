@@ -77,7 +77,7 @@ describe("ode import refuses what it cannot store exactly, names the field and w
   it.each([
     ["a lone surrogate in the title", (d: any) => (d.info.title = "abc\ud800"), /^info\.title: not well-formed Unicode/],
     ["a session id ending in a lone surrogate", (d: any) => (d.info.id += "\udc00"), /^info\.id: not well-formed Unicode/],
-    ["a lone surrogate in a key", (d: any) => (d.messages[0].parts[0]["k\ud800"] = 1), /^messages\[0\]\.parts\[0\]\.k.: key is not well-formed/],
+    ["a lone surrogate in a key", (d: any) => (d.messages[0].parts[0]["k\ud800"] = 1), /^messages\[0\]\.parts\[0\]\["k\\ud800"\]: key is not well-formed/],
     ["a session id outside the id grammar", (d: any) => (d.info.id = "ses_short"), /^info\.id: must be a ses_ id/],
     ["a part id outside the id grammar", (d: any) => (d.messages[2].parts[1].id = "prt_20f58e7cf001VhSdPSW8EUYRu!"), /^messages\[2\]\.parts\[1\]\.id: must be a prt_ id/],
     ["an unknown key at the top", (d: any) => (d.comment = "hi"), /^comment: unknown key/],
