@@ -1,0 +1,106 @@
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { collect, makeProject, startOde, waitFor, type Project } from "../support/ode.js";
+import { client } from "./support.js";
+
+const MiB = 1024 * 1024;
+
+async function serve(project: Project, args: string[] = []) {
+  const child = startOde(project, ["serve", "--port", "0", ...args]);
+  const result = collect(child);
+  let stdout = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  const url = await Promise.race([
+    waitFor(() => /listening on (http:\/\/\S+)/.exec(stdout)?.[1]),
+    result.then((r) => {
+      throw new Error(`ode serve exited ${r.code}: ${r.stderr}`);
+    }),
+  ]);
+  return { child, url, result };
+}
+
+/** The highest resident set size the process has had, from the kernel's own accounting. */
+function peakRssMiB(pid: number): number {
+  const kib = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]!;
+  return Number(kib) / 1024;
+}
+
+/** A body sent in chunks without a content-length, so the server cannot refuse it by its header alone. */
+function chunked(text: string, chunk = MiB): ReadableStream<Uint8Array> {
+  const bytes = Buffer.from(text);
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      controller.enqueue(bytes.subarray(at, (at += chunk)));
+    },
+  });
+}
+
+async function post(url: string, body: string | ReadableStream<Uint8Array>): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    ...(typeof body === "string" ? {} : { duplex: "half" }),
+  } as RequestInit);
+  return { status: res.status, body: await res.json() };
+}
+
+describe("ode serve under hostile bodies", () => {
+  it("refuses bodies over the limit with 413, keeps huge titles to 100 characters, and stays under 300 MiB", async () => {
+    const project = makeProject();
+    const server = await serve(project);
+    const huge = JSON.stringify({ title: "x".repeat(50 * MiB) });
+
+    for (const body of [huge, chunked(huge)]) {
+      const refused = await post(server.url, body);
+      expect(refused.status).toBe(413);
+      expect(refused.body).toEqual({ name: "PayloadTooLargeError", data: { message: expect.stringContaining("larger than 10485760 bytes") } });
+    }
+
+    // Just under the limit, several at once: each title is kept to its first 100 characters.
+    const big = JSON.stringify({ title: `${"long title ".repeat(100)}${"y".repeat(9 * MiB)}` });
+    const created = await Promise.all(Array.from({ length: 4 }, () => post(server.url, big)));
+    for (const { status, body } of created) {
+      expect(status).toBe(201);
+      expect(body.title).toBe("long title ".repeat(10).slice(0, 100));
+    }
+    expect(peakRssMiB(server.child.pid!)).toBeLessThan(300);
+
+    const api = client(server.url);
+    const sessions = await api("GET", "/session");
+    expect(sessions.body).toHaveLength(4);
+    server.child.kill("SIGTERM");
+    expect((await server.result).code).toBe(0);
+  }, 60_000);
+
+  it("names the problem of a hostile body in one line, and the limit is configurable", async () => {
+    const project = makeProject();
+    const server = await serve(project, ["--max-body", "1000"]);
+    const api = client(server.url);
+    const cases: Array<[string | Uint8Array, number, RegExp]> = [
+      ['{"title": "a",\n "x": tru}', 400, /^body: not valid JSON: line 2, column 7: unexpected character "t"$/],
+      [Buffer.from([0x7b, 0x22, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), 400, /^body: not valid JSON: line 1, column 7: invalid UTF-8 \(byte 6\)$/],
+      ['{"title": "abc\\ud800"}', 400, /^title: not well-formed Unicode/],
+      [`{"title": "t", "x": ${"[".repeat(300)}${"]".repeat(300)}}`, 400, /^x(\[0\])+: nested more than 64 levels deep/],
+      [JSON.stringify({ title: "z".repeat(2000) }), 413, /larger than 1000 bytes/],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await fetch(`${server.url}/session`, { method: "POST", headers: { "content-type": "application/json" }, body: body as BodyInit });
+      const answer = await res.json();
+      expect([res.status, answer.data.message]).toEqual([status, expect.stringMatching(message)]);
+      expect(answer.data.message).not.toContain("\n");
+    }
+    expect((await api("GET", "/session")).body).toEqual([]);
+    server.child.kill("SIGTERM");
+    await server.result;
+  }, 60_000);
+
+  it("refuses a --max-body that is not a number of bytes", async () => {
+    const child = startOde(makeProject(), ["serve", "--port", "0", "--max-body", "lots"]);
+    const result = await collect(child);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("ode: --max-body must be a number of bytes, not lots\n");
+  });
+});
