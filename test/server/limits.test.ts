@@ -1,23 +1,9 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { collect, makeProject, startOde, waitFor, type Project } from "../support/ode.js";
-import { client } from "./support.js";
+import { collect, makeProject, startOde } from "../support/ode.js";
+import { client, serve } from "./support.js";
 
 const MiB = 1024 * 1024;
-
-async function serve(project: Project, args: string[] = []) {
-  const child = startOde(project, ["serve", "--port", "0", ...args]);
-  const result = collect(child);
-  let stdout = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  const url = await Promise.race([
-    waitFor(() => /listening on (http:\/\/\S+)/.exec(stdout)?.[1]),
-    result.then((r) => {
-      throw new Error(`ode serve exited ${r.code}: ${r.stderr}`);
-    }),
-  ]);
-  return { child, url, result };
-}
 
 /** The highest resident set size the process has had, from the kernel's own accounting. */
 function peakRssMiB(pid: number): number {

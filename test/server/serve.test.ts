@@ -2,23 +2,8 @@ import type { ChildProcess } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { Store } from "../../src/session/store.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
-import { collect, makeProject, mockConfig, runOde, startModel, startOde, waitFor, type Project } from "../support/ode.js";
-import { client } from "./support.js";
-
-/** Starts `node dist/ode.js serve --port 0` and resolves with the URL it prints. */
-async function serve(project: Project, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const child = startOde(project, ["serve", "--port", "0", ...args], { env });
-  const result = collect(child);
-  let stdout = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  const url = await Promise.race([
-    waitFor(() => /listening on (http:\/\/\S+)/.exec(stdout)?.[1]),
-    result.then((r) => {
-      throw new Error(`ode serve exited ${r.code}: ${r.stderr}`);
-    }),
-  ]);
-  return { child, url, result };
-}
+import { collect, makeProject, mockConfig, runOde, startModel, startOde } from "../support/ode.js";
+import { client, serve } from "./support.js";
 
 /** waitFor checks synchronously; here the run's progress is read over HTTP. */
 async function toolRunning(api: ReturnType<typeof client>, sessionID: string): Promise<void> {

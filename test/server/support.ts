@@ -1,7 +1,7 @@
 import { afterEach } from "vitest";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
 import { listen, type ListenOptions, type RunningServer } from "../../src/server/serve.js";
-import { makeProject, type Project } from "../support/ode.js";
+import { collect, makeProject, startOde, waitFor, type Project } from "../support/ode.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -86,4 +86,19 @@ export async function openEvents(url: string, query = "", headers: Record<string
 export function rawEmit(rt: Runtime): (type: string, sessionID: string, properties?: object) => void {
   const emit = rt.events.emit.bind(rt.events) as (type: string, sessionID: string, properties: object) => void;
   return (type, sessionID, properties = {}) => emit(type, sessionID, properties);
+}
+
+/** Starts `node dist/ode.js serve --port 0` and resolves with the URL it prints. */
+export async function serve(project: Project, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const child = startOde(project, ["serve", "--port", "0", ...args], { env });
+  const result = collect(child);
+  let stdout = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  const url = await Promise.race([
+    waitFor(() => /listening on (http:\/\/\S+)/.exec(stdout)?.[1]),
+    result.then((r) => {
+      throw new Error(`ode serve exited ${r.code}: ${r.stderr}`);
+    }),
+  ]);
+  return { child, url, result };
 }
