@@ -56,17 +56,3 @@ export function checkTree(root: unknown, maxDepth = MAX_JSON_DEPTH): TreeProblem
   }
   return undefined;
 }
-
-/**
- * `a.b[2].c`, the way error messages name a field. A key that is not a plain name is quoted as JSON (`a["x y"]`),
- * so a newline or a lone surrogate in a hostile key cannot break the one-line message.
- */
-export function fieldPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else if (/^[\w$-]+$/.test(String(key))) out += `${out ? "." : ""}${String(key)}`;
-    else out += `[${JSON.stringify(String(key))}]`;
-  }
-  return out || "(document)";
-}

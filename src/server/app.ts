@@ -8,11 +8,11 @@ import { runShell } from "../agent/shell.js";
 import { buildExport } from "../export/snapshot.js";
 import { sanitizeExport } from "../export/sanitize.js";
 import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
-import { checkTree, fieldPath } from "../json/tree.js";
+import { checkTree } from "../json/tree.js";
 import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
-import { firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
+import { fieldPath, firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
 import { registerLoopRoutes } from "./loops.js";
@@ -58,7 +58,7 @@ async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.outpu
     throw error;
   }
   const problem = checkTree(json);
-  if (problem) throw new InvalidInputError(`${problem.path.length ? fieldPath(problem.path) : "body"}: ${problem.message}`);
+  if (problem) throw new InvalidInputError(`${fieldPath(problem.path, "body")}: ${problem.message}`);
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new InvalidInputError(firstIssue(parsed.error, "body"));
   return parsed.data;

@@ -40,7 +40,13 @@ export function errorText(error: unknown): string {
 /** A field path as a reader writes it: `messages[2].parts[0].id`; `fallback` names the whole value. */
 export function fieldPath(path: readonly PropertyKey[], fallback = "(root)"): string {
   let out = "";
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${String(key)}`;
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    // A key that is not a plain name is quoted as JSON, so a newline or a lone surrogate in a hostile key cannot
+    // break the one-line message.
+    else if (/^[\w$-]+$/.test(String(key))) out += `${out ? "." : ""}${String(key)}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
   return out || fallback;
 }
 

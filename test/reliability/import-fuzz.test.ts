@@ -3,7 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { importSession, ImportValidationError, parseImport } from "../../src/export/import.js";
 import { buildExport } from "../../src/export/snapshot.js";
-import { fieldPath } from "../../src/json/tree.js";
+import { fieldPath } from "../../src/session/errors.js";
 import { Runs } from "../../src/session/runs.js";
 import { Store } from "../../src/session/store.js";
 import { makeProject, runOde, tempDir } from "../support/ode.js";
