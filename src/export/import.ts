@@ -60,10 +60,10 @@ const runSchema = z.strictObject({
   outcome: z.enum(runOutcomes).nullable(),
   user_message_id: id("msg").nullable(),
   assistant_message_ids: z.array(id("msg")),
-  steps: z.number().int(),
+  steps: z.number().int().min(0),
   finish: z.string().nullable(),
   attempted_input: z.string().nullable(),
-  cancel_count: z.number().int(),
+  cancel_count: z.number().int().min(0),
 });
 
 const traceSchema = z.looseObject({
