@@ -38,16 +38,18 @@ describe("ode serve under hostile bodies", () => {
     const project = makeProject();
     const server = await serve(project);
     const huge = JSON.stringify({ title: "x".repeat(50 * MiB) });
+    // Without a content-length the server counts what arrives: just over the limit is enough to be refused.
+    const overLimit = JSON.stringify({ title: "x".repeat(11 * MiB) });
 
-    for (const body of [huge, chunked(huge)]) {
+    for (const body of [huge, chunked(overLimit)]) {
       const refused = await post(server.url, body);
       expect(refused.status).toBe(413);
       expect(refused.body).toEqual({ name: "PayloadTooLargeError", data: { message: expect.stringContaining("larger than 10485760 bytes") } });
     }
 
-    // Just under the limit, several at once: each title is kept to its first 100 characters.
+    // Just under the limit, two at once: each title is kept to its first 100 characters.
     const big = JSON.stringify({ title: `${"long title ".repeat(100)}${"y".repeat(9 * MiB)}` });
-    const created = await Promise.all(Array.from({ length: 4 }, () => post(server.url, big)));
+    const created = await Promise.all(Array.from({ length: 2 }, () => post(server.url, big)));
     for (const { status, body } of created) {
       expect(status).toBe(201);
       expect(body.title).toBe("long title ".repeat(10).slice(0, 100));
@@ -56,7 +58,7 @@ describe("ode serve under hostile bodies", () => {
 
     const api = client(server.url);
     const sessions = await api("GET", "/session");
-    expect(sessions.body).toHaveLength(4);
+    expect(sessions.body).toHaveLength(2);
     server.child.kill("SIGTERM");
     expect((await server.result).code).toBe(0);
   }, 60_000);
