@@ -1,12 +1,13 @@
 import { loadConfig, type Config } from "./config/config.js";
 import { dataDir as defaultDataDir } from "./config/paths.js";
 import { RuntimeEvents } from "./events.js";
-import { initLog } from "./log.js";
+import { initLog, log } from "./log.js";
 import { Loops } from "./loop/loops.js";
 import { markAgentProcess } from "./shell/env.js";
 import { ConfigError } from "./session/errors.js";
-import { Runs } from "./session/runs.js";
+import { Runs, type OwnerWake } from "./session/runs.js";
 import { Store } from "./session/store.js";
+import { storeUnavailable } from "./storage/errors.js";
 import { builtinTools } from "./tool/registry.js";
 import type { ToolDefinition } from "./tool/tool.js";
 
@@ -42,6 +43,8 @@ export interface RuntimeOptions {
    * instead of an error, and they run with no config.
    */
   needsConfig?: boolean;
+  /** For commands that only read: when the data directory cannot be written, open it read-only (no recovery). */
+  readOnlyFallback?: boolean;
 }
 
 /** Config problems are the user's to fix, so they go to stderr as one line each, not only to the log. */
@@ -66,12 +69,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const dir = options.dataDir ?? defaultDataDir(env);
   initLog(dir);
   const events = new RuntimeEvents();
-  const store = Store.open(dir, events);
-  const runs = new Runs(store, options.processWide ? "signal" : "watch");
-  runs.recoverCrashed();
-  const loops = new Loops(store, runs);
-  // After the runs: a crashed loop's open iteration takes its diagnostic from its recovered run.
-  loops.recoverCrashed();
+  const { store, runs, loops } = openStore(dir, events, options.processWide ? "signal" : "watch", options.readOnlyFallback ?? false);
   const config = readConfig(directory, env, options.needsConfig ?? true);
   // `ode session abort` in another process writes its request on the run row and wakes the owner with SIGUSR2.
   const wake = () => runs.applyRemoteCancels();
@@ -82,4 +80,30 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     store.close();
   };
   return { store, runs, loops, events, config, dataDir: dir, directory, tools: builtinTools(store), env, close };
+}
+
+interface OpenStore {
+  store: Store;
+  runs: Runs;
+  loops: Loops;
+}
+
+function openStore(dir: string, events: RuntimeEvents, wake: OwnerWake, readOnlyFallback: boolean): OpenStore {
+  let store: Store | undefined;
+  try {
+    store = Store.open(dir, events);
+    const runs = new Runs(store, wake);
+    runs.recoverCrashed();
+    const loops = new Loops(store, runs);
+    // After the runs: a crashed loop's open iteration takes its diagnostic from its recovered run.
+    loops.recoverCrashed();
+    return { store, runs, loops };
+  } catch (error) {
+    store?.close();
+    if (!readOnlyFallback || !storeUnavailable(error, dir)) throw error;
+    log.warn("data directory not writable: opened read-only", { dataDir: dir, error: String(error) });
+    const readOnly = Store.open(dir, events, { readonly: true });
+    const runs = new Runs(readOnly, wake);
+    return { store: readOnly, runs, loops: new Loops(readOnly, runs) };
+  }
 }

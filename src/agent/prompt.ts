@@ -2,8 +2,8 @@ import { streamText, type ModelMessage } from "ai";
 import { newId } from "../ids.js";
 import { loadModel, modelSpec, pickModelName, type ModelSpec, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
-import { ABORTED_MESSAGE } from "../session/abort.js";
-import { SessionNotFoundError } from "../session/errors.js";
+import { ABORTED_MESSAGE, timeoutProblem, type AbortDiagnostic } from "../session/abort.js";
+import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { ActiveRun, RunOutcome } from "../session/runs.js";
 import type { MessageError, SessionInfo, UserMessage } from "../session/schema.js";
 import { toMessageError } from "./errors.js";
@@ -31,6 +31,8 @@ export interface PromptResult {
   error?: MessageError;
   userMessageID: string;
   assistantMessageIDs: string[];
+  /** Who interrupted the run, where and how, when it was aborted. */
+  abort?: AbortDiagnostic;
   /** The final step's text. */
   text: string;
   /** Settles when the background title generation of this turn has ended (at once when there was none). */
@@ -62,6 +64,8 @@ interface RunState {
  * HTTP abort, a signal) lands on it and the run ends in phase `queued`, with no assistant message.
  */
 export function startRun(rt: Runtime, input: PromptInput): StartedRun {
+  const problem = input.timeoutMs === undefined ? undefined : timeoutProblem(input.timeoutMs);
+  if (problem) throw new InvalidInputError(`timeoutMs ${problem}`);
   const session = rt.store.getSession(input.sessionID);
   const spec = modelSpec(rt.config, pickModelName(rt.config, input.model, rt.env), rt.env);
   const run = rt.runs.start(session.id, "prompt");
@@ -119,6 +123,7 @@ export async function driveRun(rt: Runtime, started: StartedRun): Promise<Prompt
     runID: run.id,
     outcome: state.outcome,
     ...(state.error ? { error: state.error } : {}),
+    ...(run.interrupt ? { abort: run.interrupt } : {}),
     userMessageID: user.id,
     assistantMessageIDs: [...run.assistantMessageIDs],
     text: state.text,

@@ -6,7 +6,7 @@ import type { TitleGenerationState } from "../session/abort.js";
 import type { ActiveRun } from "../session/runs.js";
 import type { SessionInfo, UserMessage } from "../session/schema.js";
 import { errorText } from "../session/errors.js";
-import { normalizeTitle } from "../session/title.js";
+import { normalizeTitle, titleStateBefore } from "../session/title.js";
 
 /** How long a title may take; a one-shot `ode run` waits at most this long for it before exiting. */
 export const TITLE_TIMEOUT_MS = 10_000;
@@ -53,13 +53,6 @@ function titleModel(rt: Runtime, sessionModel: ResolvedModel): Promise<ResolvedM
   return rt.config.small_model ? resolveModel(rt.config, rt.config.small_model, rt.env) : sessionModel;
 }
 
-
-function earlierState(trace: TitleTrace | undefined, source: string): TitleGenerationState {
-  if (trace?.skipped || (!trace && source === "user")) return "skipped";
-  if (!trace) return source === "generated" ? "completed_before_abort" : "not_started";
-  return trace.success ? "completed_before_abort" : "failed_before_abort";
-}
-
 /**
  * Generates the session's title in the background on its first turn. Never blocks the turn and never fails it:
  * every outcome (success, provider error, empty answer, timeout, a title the user set) leaves a durable trace,
@@ -89,7 +82,7 @@ function start(
   // The turn's own user message is already stored; a session that began with shell commands still gets a title.
   if (source === "generated" || rt.store.promptCount(session.id) > 1) {
     // No generation on later turns; an abort still reports how the session's title came about.
-    const state = earlierState(rt.store.titleTraces<TitleTrace>(session.id).at(-1), source);
+    const state = titleStateBefore(rt.store.titleTraces<TitleTrace>(session.id).at(-1), source);
     run.titleState = () => state;
     return Promise.resolve();
   }
@@ -163,7 +156,7 @@ function start(
     finish({ skipped: true }, "skipped");
     return Promise.resolve();
   }
-  return generateTitle(rt, session.id, sessionModel, text, trace, finish).catch((error: unknown) =>
+  return generateTitle(rt, session.id, sessionModel, text, trace, finish, run.killSignal).catch((error: unknown) =>
     log.warn("title generation failed", { sessionID: session.id, error: errorText(error) }),
   );
 }
@@ -175,6 +168,8 @@ async function generateTitle(
   text: string,
   trace: TitleTrace,
   finish: (patch: Partial<TitleTrace>, nextState: TitleGenerationState, warning?: string) => void,
+  /** A hard cancel (a second Ctrl-C) stops the generation too: the process is about to exit. */
+  stop: AbortSignal,
 ): Promise<void> {
   let model: ResolvedModel;
   try {
@@ -189,11 +184,14 @@ async function generateTitle(
   let timer: NodeJS.Timeout | undefined;
   // The bound holds even for a provider that ignores its abort signal.
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new Error(`title generation timed out after ${timeoutMs} ms`);
+    const fail = (error: Error) => {
       controller.abort(error);
       reject(error);
-    }, timeoutMs);
+    };
+    timer = setTimeout(() => fail(new Error(`title generation timed out after ${timeoutMs} ms`)), timeoutMs);
+    const stopped = () => fail(new Error("title generation stopped: ode was told to stop at once"));
+    if (stop.aborted) stopped();
+    else stop.addEventListener("abort", stopped, { once: true });
   });
   const generate = generateText({
     model: model.language,

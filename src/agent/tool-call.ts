@@ -30,6 +30,8 @@ export async function runToolCall(
       allowOutsidePaths: rt.config.allow_outside_paths ?? false,
       dataDir: rt.dataDir,
       abortSignal: run.signal,
+      killSignal: run.killSignal,
+      recordProcessGroup: (pgid) => rt.runs.recordProcessGroup(run, pgid),
     });
     part.state = {
       status: "completed",

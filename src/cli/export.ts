@@ -22,7 +22,7 @@ export function registerExport(program: Command): void {
         const { SessionNotFoundError } = await import("../session/errors.js");
         const { buildExport } = await import("../export/snapshot.js");
         const { sanitizeExport } = await import("../export/sanitize.js");
-        const rt = await openRuntime({ needsConfig: false });
+        const rt = await openRuntime({ needsConfig: false, readOnlyFallback: true });
         try {
           let document: object;
           if (opts.loop) {

@@ -1,5 +1,7 @@
 import type { RunOutcome } from "../session/runs.js";
+import { dataDir } from "../config/paths.js";
 import { OdeError } from "../session/errors.js";
+import { storeUnavailable } from "../storage/errors.js";
 
 /** The exit code of a command whose run ended with `outcome` (the README's table). */
 export function outcomeExitCode(outcome: RunOutcome): number {
@@ -16,6 +18,11 @@ export function reportRunEnd(result: { outcome: RunOutcome; error?: { data: { me
 
 /** Maps named errors to one clear line on stderr and a non-zero exit code. */
 export function fail(error: unknown): never {
+  const unavailable = storeUnavailable(error, dataDir());
+  if (unavailable) {
+    process.stderr.write(`ode: ${unavailable.message}\n`);
+    process.exit(1);
+  }
   if (error instanceof OdeError) {
     process.stderr.write(`ode: ${error.message}\n`);
     process.exit(error.status === 409 ? 3 : 2);

@@ -50,7 +50,8 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   rl.on("SIGINT", () => {
     const running = current && rt.runs.get(current.id);
     if (running) {
-      rt.runs.cancel(running.sessionID, { source: "user", via: "ctrl-c" });
+      // A second Ctrl-C while the abort is under way kills the run's processes at once.
+      rt.runs.cancel(running.sessionID, { source: "user", via: "ctrl-c", mode: running.interrupt ? "hard" : "soft" });
     } else if (Date.now() - idleInterrupt < 2000) {
       rl.close();
     } else {

@@ -1,10 +1,11 @@
 import type { Command } from "commander";
 import type { Runtime } from "../runtime.js";
+import { FORCE_DELETE_VIA, timeoutProblem } from "../session/abort.js";
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
 import { action, reportRunEnd } from "./fail.js";
 import { openRuntime } from "./open.js";
-import { onInterrupt } from "./signals.js";
+import { wireRunSignals } from "./signals.js";
 import type { OutputFormat } from "./render.js";
 
 interface RunOptions {
@@ -37,17 +38,6 @@ export function pickSession(rt: Runtime, opts: { session?: string; continue?: bo
   return rt.store.createSession({ directory: rt.directory, title: opts.title });
 }
 
-/** Ctrl-C cancels the run with source `signal`; a second Ctrl-C exits at once. SIGTERM is a shutdown. */
-function wireSignals(rt: Runtime, sessionID: string): () => void {
-  const detach = onInterrupt(() => rt.runs.cancel(sessionID, { source: "signal", via: "SIGINT" }));
-  const onTerm = () => rt.runs.cancel(sessionID, { source: "shutdown", via: "SIGTERM" });
-  process.on("SIGTERM", onTerm);
-  return () => {
-    detach();
-    process.off("SIGTERM", onTerm);
-  };
-}
-
 export function registerRun(program: Command): void {
   program
     .command("run")
@@ -66,7 +56,8 @@ export function registerRun(program: Command): void {
         const text = words.length > 0 ? words.join(" ") : (await readStdin()).trim();
         if (!text) throw new InvalidInputError("no message: pass it as arguments or on stdin");
         const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout);
-        if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new InvalidInputError(`--timeout must be a positive number of milliseconds`);
+        const problem = timeoutMs === undefined ? undefined : timeoutProblem(timeoutMs);
+        if (problem) throw new InvalidInputError(`--timeout ${problem}`);
         if (opts.attach) {
           const { runAttached } = await import("./attach.js");
           await runAttached(opts.attach, {
@@ -88,13 +79,21 @@ export function registerRun(program: Command): void {
         modelSpec(rt.config, pickModelName(rt.config, opts.model, rt.env), rt.env);
         const session = pickSession(rt, opts);
         const stopRender = renderEvents(rt.events, opts.format, () => session.id);
-        const unwire = wireSignals(rt, session.id);
+        let escalated!: () => void;
+        const stopWaiting = new Promise<void>((resolve) => (escalated = resolve));
+        const unwire = wireRunSignals(rt, session.id, escalated);
         const result = await prompt(rt, { sessionID: session.id, text, model: opts.model, timeoutMs });
-        // Headless runs and loops get titles too: wait (bounded by the title timeout) for the generation in flight.
-        await result.titleDone;
+        // Headless runs and loops get titles too: wait (bounded by the title timeout) for the generation in flight,
+        // unless a second signal asked to stop now.
+        await Promise.race([result.titleDone, stopWaiting]);
         unwire();
         stopRender();
-        reportRunEnd(result, session.id);
+        if (result.abort?.via === FORCE_DELETE_VIA) {
+          process.stderr.write(`ode: session ${session.id} was deleted by another command (ode ${FORCE_DELETE_VIA}); the run was aborted\n`);
+          process.exitCode = 130;
+        } else {
+          reportRunEnd(result, session.id);
+        }
         rt.close();
         // Idle keep-alive sockets of the model client would hold the process open for seconds; the run is done.
         process.exit();

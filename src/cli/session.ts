@@ -5,7 +5,7 @@ import { action } from "./fail.js";
 import { openRuntime } from "./open.js";
 
 /** Sessions are listed, shown, renamed, deleted and aborted without a model: a broken config only warns. */
-const runtime = () => openRuntime({ needsConfig: false });
+const runtime = (options: { readOnlyFallback?: boolean } = {}) => openRuntime({ needsConfig: false, ...options });
 
 function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString() : "-";
@@ -26,7 +26,7 @@ export function registerSession(program: Command): void {
     .action(
       action(async (opts: { format: string }) => {
         if (opts.format !== "text" && opts.format !== "json") throw new InvalidInputError(`--format must be text or json, not ${opts.format}`);
-        const rt = (await runtime());
+        const rt = await runtime({ readOnlyFallback: true });
         const sessions = rt.store.listSessions();
         if (opts.format === "json") {
           process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
@@ -42,7 +42,7 @@ export function registerSession(program: Command): void {
     .argument("<id>")
     .action(
       action(async (id: string) => {
-        const rt = (await runtime());
+        const rt = await runtime({ readOnlyFallback: true });
         const info = rt.store.getSession(id);
         const out: string[] = [
           `session   ${info.id}`,
@@ -92,10 +92,12 @@ export function registerSession(program: Command): void {
     .command("delete")
     .description("delete a session with its messages and runs")
     .argument("<id>")
-    .option("--force", "delete it even while a run is working in it (that run then fails)")
+    .option("--force", "delete it even while a run is working in it: that run is aborted first")
     .action(
       action(async (id: string, opts: { force?: boolean }) => {
-        (await runtime()).runs.deleteSession(id, opts);
+        const rt = await runtime();
+        if (opts.force) await rt.runs.forceDeleteSession(id);
+        else rt.runs.deleteSession(id);
         process.stdout.write(`deleted ${id}\n`);
       }),
     );

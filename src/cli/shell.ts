@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { action, outcomeExitCode } from "./fail.js";
 import { openRuntime } from "./open.js";
-import { onInterrupt } from "./signals.js";
+import { wireRunSignals } from "./signals.js";
 
 export function registerShell(program: Command): void {
   program
@@ -13,9 +13,9 @@ export function registerShell(program: Command): void {
       action(async (sessionID: string, words: string[]) => {
         const { runShell } = await import("../agent/shell.js");
         const rt = await openRuntime();
-        const detach = onInterrupt(() => rt.runs.cancel(sessionID, { source: "signal", via: "SIGINT" }));
+        const unwire = wireRunSignals(rt, sessionID);
         const result = await runShell(rt, { sessionID, command: words.join(" ") });
-        detach();
+        unwire();
         process.stdout.write(result.output);
         rt.close();
         process.exitCode = result.outcome === "completed" ? (result.exitCode ?? 1) : outcomeExitCode(result.outcome);

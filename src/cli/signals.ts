@@ -1,3 +1,37 @@
+import type { Runtime } from "../runtime.js";
+import type { CancelSource } from "../session/abort.js";
+
+/** What a signal to a one-shot command (`ode run`, `ode shell`) means for its run. */
+const SIGNALS: Record<"SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT", CancelSource> = {
+  SIGINT: "signal",
+  SIGTERM: "shutdown",
+  // The terminal was closed, or the user asked for a quit: as deliberate as Ctrl-C.
+  SIGHUP: "signal",
+  SIGQUIT: "signal",
+};
+
+/**
+ * Ctrl-C, SIGHUP and SIGQUIT cancel the session's run with source `signal` (SIGTERM: `shutdown`), `via` the signal.
+ * The command never exits from the handler: it exits when the run has ended, its processes are gone and its
+ * records are committed. A second signal escalates the cancel to `hard` (processes are SIGKILLed at once; the run
+ * counts it in `cancel_count`) and fires `onEscalate`, so the command stops waiting for anything but the run.
+ */
+export function wireRunSignals(rt: Runtime, sessionID: string, onEscalate: () => void = () => {}): () => void {
+  let received = 0;
+  const handlers = Object.entries(SIGNALS).map(([signal, source]) => {
+    const handler = () => {
+      const hard = ++received > 1;
+      rt.runs.cancel(sessionID, { source, via: signal, mode: hard ? "hard" : "soft" });
+      if (hard) onEscalate();
+    };
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => {
+    for (const off of handlers) off();
+  };
+}
+
 /**
  * Ctrl-C handling shared by the commands that run something: the first SIGINT calls `first`; a second one exits
  * at once with 130, for a user who does not want to wait for the abort to settle. Returns the detach function.

@@ -11,7 +11,7 @@ import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
 import { checkTree } from "../json/tree.js";
 import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
-import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
+import { cancelMetaSchema, MAX_TIMEOUT_MS, type CancelMeta } from "../session/abort.js";
 import { fieldPath, firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
@@ -37,7 +37,7 @@ export interface OdeServer {
 const promptBody = z.object({
   text: z.string().min(1, "must not be empty"),
   model: z.string().optional(),
-  timeoutMs: z.number().int().positive().optional(),
+  timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
 });
 const createBody = z.object({ title: z.string().optional() });
 const renameBody = z.object({ title: z.string() });

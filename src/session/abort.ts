@@ -7,7 +7,10 @@ export const cancelSources = ["user", "api", "signal", "timeout", "shutdown", "p
 export type CancelSource = (typeof cancelSources)[number];
 
 /** The paths ode's own cancels come through; a library caller may name others (they are redacted on sanitize). */
-export const cancelVias = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "cli", "esc", "ctrl-c", "timeout", "loop", "loop abort", "POST /session/:id/abort", "POST /loop/:id/abort"] as const;
+export const cancelVias = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "cli", "esc", "ctrl-c", "timeout", "loop", "loop abort", "POST /session/:id/abort", "POST /loop/:id/abort", "session delete --force"] as const;
+
+/** The `via` of the abort `session delete --force` sends to a run in the session it deletes. */
+export const FORCE_DELETE_VIA = "session delete --force";
 
 export const runPhases = ["queued", "model", "tool", "shell"] as const;
 export type RunPhase = (typeof runPhases)[number];
@@ -27,6 +30,14 @@ export const cancelMetaSchema = z.object({
 });
 /** Who asked for a cancel, through which path, and how hard. Bound to the run it cancels. */
 export type CancelMeta = z.input<typeof cancelMetaSchema>;
+
+/** Node's timers fire at once beyond 2^31-1 ms (about 24.8 days): longer run timeouts are refused, not misread. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+export function timeoutProblem(ms: number): string | undefined {
+  if (ms > 0 && ms <= MAX_TIMEOUT_MS) return undefined;
+  return `must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS} (about 24.8 days), not ${ms}`;
+}
 
 export interface AbortDiagnostic {
   recorded_at: number;

@@ -4,15 +4,20 @@ import { newId } from "../ids.js";
 import { log } from "../log.js";
 import {
   cancelMetaSchema,
+  FORCE_DELETE_VIA,
   type AbortDiagnostic,
   type CancelMeta,
   type RunPhase,
   type TitleGenerationState,
 } from "./abort.js";
-import { closeDeadOwners, OWN_START, ownerAlive } from "../shell/proc.js";
+import { closeDeadOwners, OWN_START, ownerAlive, processStartTime } from "../shell/proc.js";
 import { sqliteCode } from "../storage/db.js";
 import { SessionBusyError, SessionNotFoundError } from "./errors.js";
+import { storeUnavailable } from "../storage/errors.js";
+import { CrashRecovery, markStoreWriteFailed } from "./recovery.js";
 import type { Store } from "./store.js";
+
+const FORCE_DELETE_WAIT_MS = 10_000;
 
 export const runKinds = ["prompt", "shell"] as const;
 export type RunKind = (typeof runKinds)[number];
@@ -45,6 +50,8 @@ export interface RunRow {
 /** The live state of a run in the process that owns it. */
 export class ActiveRun {
   readonly controller = new AbortController();
+  /** Aborted by a hard cancel, also one that comes after a soft cancel: running commands are SIGKILLed at once. */
+  readonly killController = new AbortController();
   /** Where the run is when no tool call is running: before its first assistant message, or with the model. */
   stage: "queued" | "model" = "queued";
   /** Tool calls (or the prompt-shell command) running now, oldest first; a step may run several at once. */
@@ -63,6 +70,10 @@ export class ActiveRun {
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  get killSignal(): AbortSignal {
+    return this.killController.signal;
   }
 
   get currentAssistantID(): string | undefined {
@@ -99,11 +110,13 @@ export class Runs {
   /** With `wake: "watch"`: the watch on the data directory, open while this process owns a run. */
   private watcher?: fs.FSWatcher;
   private wakePending = false;
+  private readonly recovery: CrashRecovery;
 
   constructor(
     private readonly store: Store,
     private readonly wake: OwnerWake = "signal",
   ) {
+    this.recovery = new CrashRecovery(store);
     const db = store.db;
     this.stmt = {
       insert: db.prepare(
@@ -128,9 +141,8 @@ export class Runs {
       ),
       takeRequest: db.prepare(`UPDATE runs SET cancel_request = NULL WHERE id = ? AND cancel_request IS NOT NULL`),
       finish: db.prepare(`UPDATE runs SET ended_at = ?, outcome = ?, finish = ? WHERE id = ? AND ended_at IS NULL`),
-      crashClose: db.prepare(
-        `UPDATE runs SET ended_at = ?, outcome = 'aborted', interrupt = COALESCE(interrupt, ?) WHERE id = ? AND ended_at IS NULL`,
-      ),
+      recordGroup: db.prepare(`INSERT OR REPLACE INTO run_processes (run_id, pgid, start) VALUES (?, ?, ?)`),
+      forgetGroups: db.prepare(`DELETE FROM run_processes WHERE run_id = ?`),
     };
   }
 
@@ -140,34 +152,7 @@ export class Runs {
   }
 
   private closeCrashed(row: RunRow): void {
-    const now = Date.now();
-    const messageID = (JSON.parse(row.assistant_message_ids) as string[]).at(-1);
-    const diagnostic: AbortDiagnostic = {
-      recorded_at: now,
-      run_id: row.id,
-      ...(messageID ? { message_id: messageID } : {}),
-      source: "shutdown",
-      mode: "hard",
-      reason: "crash-recovery",
-      via_ctx_abort: false,
-      phase: row.kind === "shell" ? "shell" : messageID ? "model" : "queued",
-      title_generation_state: "not_started",
-    };
-    this.store.transaction(() => {
-      this.stmt.crashClose.run(now, JSON.stringify(diagnostic), row.id);
-      if (messageID) {
-        const info = this.store.getMessage(messageID);
-        if (info?.role === "assistant" && !info.time.completed) {
-          this.store.updateMessage({
-            ...info,
-            time: { ...info.time, completed: now },
-            error: { name: "MessageAbortedError", data: { message: "Aborted: the process running this run died" } },
-          });
-        }
-        this.store.mergeDiagnostics(messageID, { abort: diagnostic });
-      }
-    });
-    log.warn("closed a run left running by a dead process", { runID: row.id, sessionID: row.session_id, pid: row.owner_pid });
+    this.recovery.close(row);
   }
 
   start(sessionID: string, kind: RunKind): ActiveRun {
@@ -227,8 +212,10 @@ export class Runs {
     const run = this.active.get(sessionID);
     if (!run) return this.cancelRemote(sessionID, meta);
     if (run.interrupt) {
-      // The first cancel is the cause; later ones are counted on the run row (`cancel_count`).
+      // The first cancel is the cause; later ones are counted on the run row (`cancel_count`). A later hard one
+      // (a second Ctrl-C) still escalates: the processes of a soft kill waiting out its grace period die now.
       this.stmt.countCancel.run(run.id);
+      if (meta.mode === "hard") run.killController.abort(meta);
       return { cancelled: true, runID: run.id, cause: false };
     }
     const messageID = run.currentAssistantID;
@@ -251,6 +238,7 @@ export class Runs {
     this.writeInterrupt(run);
     this.store.events.emit("run.aborted", sessionID, { runID: run.id, abort: diagnostic });
     run.controller.abort(meta);
+    if (meta.mode === "hard") run.killController.abort(meta);
     return { cancelled: true, runID: run.id, cause: true };
   }
 
@@ -298,12 +286,15 @@ export class Runs {
 
   /**
    * Deletes a session unless a live run (of this or another process) is working in it; `force` deletes anyway,
-   * and that run then ends with SessionNotFoundError.
+   * and that run then ends with SessionNotFoundError. A run left by a dead owner is closed first, which kills
+   * the processes it left.
    */
   deleteSession(sessionID: string, options: { force?: boolean } = {}): void {
     const row = this.stmt.activeRow.get(sessionID);
-    if (row && !options.force && ownerAlive(row)) {
-      throw new SessionBusyError(sessionID, row.id);
+    if (row && ownerAlive(row)) {
+      if (!options.force) throw new SessionBusyError(sessionID, row.id);
+    } else if (row) {
+      this.closeCrashed(row);
     }
     this.store.deleteSession(sessionID);
   }
@@ -351,10 +342,46 @@ export class Runs {
     this.watcher = undefined;
   }
 
+  /**
+   * `session delete --force`: a live run is aborted first (hard, source `user`) and its owner, in this process or
+   * another, is given up to `waitMs` to end it and its processes before the session goes.
+   */
+  async forceDeleteSession(sessionID: string, waitMs = FORCE_DELETE_WAIT_MS): Promise<void> {
+    const row = this.stmt.activeRow.get(sessionID);
+    if (row && ownerAlive(row)) {
+      this.cancel(sessionID, { source: "user", mode: "hard", via: FORCE_DELETE_VIA });
+      const deadline = Date.now() + waitMs;
+      for (let step = 5; Date.now() < deadline && ownerAlive(row) && this.stmt.get.get(row.id)?.ended_at === null; ) {
+        await new Promise((resolve) => setTimeout(resolve, step));
+        step = Math.min(step * 2, 100);
+      }
+    }
+    this.deleteSession(sessionID, { force: true });
+  }
+
+  /** Called between the spawn and the command's start: the group is on disk before anything of it runs. */
+  recordProcessGroup(run: ActiveRun, pgid: number): void {
+    this.stmt.recordGroup.run(run.id, pgid, processStartTime(pgid));
+  }
+
+  /**
+   * Ends the run's row. When the store cannot take even that write (disk full, read-only), the run is marked
+   * beside the database so that recovery reports `store-write-failed` instead of a crash, and the error is thrown.
+   */
   finish(run: ActiveRun, outcome: RunOutcome, finishReason?: string): void {
-    this.stmt.finish.run(Date.now(), outcome, finishReason ?? null, run.id);
-    this.active.delete(run.sessionID);
-    if (this.active.size === 0) this.close();
+    try {
+      this.store.transaction(() => {
+        this.stmt.finish.run(Date.now(), outcome, finishReason ?? null, run.id);
+        this.stmt.forgetGroups.run(run.id);
+      });
+    } catch (error) {
+      const unavailable = storeUnavailable(error, this.store.dir);
+      if (unavailable) markStoreWriteFailed(this.store.dir, run.id);
+      throw unavailable ?? error;
+    } finally {
+      this.active.delete(run.sessionID);
+      if (this.active.size === 0) this.close();
+    }
     this.store.events.emit("run.finished", run.sessionID, { runID: run.id, outcome });
   }
 

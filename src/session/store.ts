@@ -62,10 +62,11 @@ export class Store {
 
   /** `events` is the owning runtime's stream: every change the store makes is announced there. */
   constructor(
-    dir: string,
+    readonly dir: string,
     readonly events: RuntimeEvents = new RuntimeEvents(),
+    options: { readonly?: boolean } = {},
   ) {
-    this.db = openDatabase(dir);
+    this.db = openDatabase(dir, options);
     const db = this.db;
     this.stmt = {
       insertSession: db.prepare(
@@ -116,8 +117,8 @@ export class Store {
     };
   }
 
-  static open(dir: string, events?: RuntimeEvents): Store {
-    return new Store(dir, events);
+  static open(dir: string, events?: RuntimeEvents, options: { readonly?: boolean } = {}): Store {
+    return new Store(dir, events, options);
   }
 
   close(): void {

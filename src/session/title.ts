@@ -1,3 +1,5 @@
+import type { TitleGenerationState } from "./abort.js";
+
 export const MAX_TITLE_LENGTH = 100;
 
 export function defaultTitle(now = new Date()): string {
@@ -39,4 +41,14 @@ export function normalizeTitle(raw: string): string {
     kept++;
   }
   return out;
+}
+
+/**
+ * How the session's title came about, for an abort of a turn that started no generation of its own: from the last
+ * generation trace, or from who set the title.
+ */
+export function titleStateBefore(trace: { success: boolean; skipped?: boolean } | undefined, source: string): TitleGenerationState {
+  if (trace?.skipped || (!trace && source === "user")) return "skipped";
+  if (!trace) return source === "generated" ? "completed_before_abort" : "not_started";
+  return trace.success ? "completed_before_abort" : "failed_before_abort";
 }

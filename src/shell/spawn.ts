@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import { procStat } from "./proc.js";
+import type { Readable, Writable } from "node:stream";
+import { processGroupAlive } from "./process-groups.js";
 
 export const killModes = ["soft", "hard"] as const;
 export type KillMode = (typeof killModes)[number];
@@ -15,7 +16,14 @@ export interface CommandOptions {
   /** Aborting kills the whole process group; a reason with `mode: "hard"` skips the SIGTERM grace period. */
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Aborting it kills the group at once, also while a soft kill waits out its grace period. */
+  killNow?: AbortSignal;
   onOutput?: (chunk: Buffer) => void;
+  /**
+   * Called with the process group id after the spawn and before the command runs, to record the group durably.
+   * When it throws, the group is killed and the command never runs.
+   */
+  onSpawn?: (pgid: number) => void;
 }
 
 export interface CommandResult {
@@ -23,33 +31,11 @@ export interface CommandResult {
   signal: NodeJS.Signals | null;
   timedOut: boolean;
   interrupted: boolean;
+  /** Background children still held the output open after the shell exited; what they wrote later is not kept. */
+  outputCut: boolean;
 }
 
 const SHELL = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
-
-/**
- * Whether any process of the group still runs. Zombies do not count: where PID 1 does not reap orphans (some
- * containers), killed grandchildren stay zombies forever although nothing of them runs.
- */
-export function processGroupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  let entries: string[];
-  try {
-    entries = fs.readdirSync("/proc");
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    if (entry.charCodeAt(0) > 57) continue;
-    const fields = procStat(entry);
-    if (fields && Number(fields[2]) === pgid && fields[0] !== "Z") return true;
-  }
-  return false;
-}
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -82,31 +68,45 @@ function killModeOf(signal: AbortSignal | undefined): KillMode {
   return reason && typeof reason === "object" && reason.mode === "hard" ? "hard" : "soft";
 }
 
+/**
+ * With `onSpawn`, the shell first waits on fd 3 for "go": the group is recorded before the command runs, and if
+ * ode dies before that (kill -9), the read ends at EOF and the shell exits without running anything.
+ */
+const GATED = 'IFS= read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$0" -c "$1"';
+
 /** Runs `command` in a shell of its own process group, streaming output, killable as a whole. */
 export function runCommand(command: string, options: CommandOptions): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
-      resolve({ exitCode: null, signal: null, timedOut: false, interrupted: true });
+      resolve({ exitCode: null, signal: null, timedOut: false, interrupted: true, outputCut: false });
       return;
     }
-    const child = spawn(SHELL, ["-c", command], {
+    const gated = options.onSpawn !== undefined;
+    const child = spawn(SHELL, gated ? ["-c", GATED, SHELL, command] : ["-c", command], {
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: gated ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
     });
     let timedOut = false;
     let interrupted = false;
     let killing: Promise<void> | undefined;
     const stop = (mode: KillMode) => {
-      if (child.pid === undefined || killing) return;
-      killing = killProcessGroup(child.pid, mode);
+      if (child.pid === undefined) return;
+      // A hard kill overrides a soft one waiting out its grace period; the soft loop then sees the group gone.
+      if (mode === "hard" && killing) signalGroup(child.pid, "SIGKILL");
+      killing ??= killProcessGroup(child.pid, mode);
     };
     const onAbort = () => {
       interrupted = true;
       stop(killModeOf(options.signal));
     };
+    const onKillNow = () => {
+      interrupted = true;
+      stop("hard");
+    };
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    options.killNow?.addEventListener("abort", onKillNow, { once: true });
     const timer =
       options.timeoutMs === undefined
         ? undefined
@@ -114,41 +114,79 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
             timedOut = true;
             stop("soft");
           }, options.timeoutMs);
-    child.stdout.on("data", (chunk: Buffer) => options.onOutput?.(chunk));
-    child.stderr.on("data", (chunk: Buffer) => options.onOutput?.(chunk));
+    child.stdout!.on("data", (chunk: Buffer) => options.onOutput?.(chunk));
+    child.stderr!.on("data", (chunk: Buffer) => options.onOutput?.(chunk));
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      options.killNow?.removeEventListener("abort", onKillNow);
+    };
     child.on("error", (error) => {
       cleanup();
       reject(error);
     });
-    const cleanup = () => {
-      if (timer) clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-    };
+    if (gated && child.pid !== undefined) {
+      const gate = child.stdio[3] as Writable;
+      gate.on("error", () => {});
+      try {
+        options.onSpawn!(child.pid);
+      } catch (error) {
+        gate.destroy();
+        cleanup();
+        void killProcessGroup(child.pid, "hard").then(() => reject(error));
+        return;
+      }
+      gate.end("go\n");
+    }
     child.on("exit", (exitCode, signal) => {
       cleanup();
-      const finish = () => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        resolve({ exitCode, signal, timedOut, interrupted });
-      };
-      // Background children may hold the pipes open after the shell exits; wait for them at most PIPE_GRACE_MS.
-      // Usually both have ended by now: then no timer is armed and nothing is awaited.
-      const open = [child.stdout, child.stderr].filter((pipe) => !pipe.readableEnded);
-      const pipesClosed =
-        open.length === 0
-          ? undefined
-          : new Promise<void>((done) => {
-              let left = open.length;
-              const grace = setTimeout(done, PIPE_GRACE_MS);
-              const closed = () => {
-                if (--left > 0) return;
-                clearTimeout(grace);
-                done();
-              };
-              for (const pipe of open) pipe.once("close", closed);
-            });
-      if (!pipesClosed && !killing) finish();
-      else void Promise.all([pipesClosed, killing]).then(finish);
+      const pipes = [child.stdout!, child.stderr!];
+      void Promise.all([drainPipes(pipes), killing]).then(([outputCut]) => {
+        resolve({ exitCode, signal, timedOut, interrupted, outputCut });
+      });
     });
+  });
+}
+
+/**
+ * Waits for the output pipes to close after the shell exited. Background children may hold them open: after
+ * PIPE_GRACE_MS the pipes are cut, but only once a pass of the event loop has read what is already in them, so
+ * output the command wrote before exiting is never lost when the loop is late (the grace timer can fire before
+ * the loop got to read the pipes). Resolves whether anything had to be cut.
+ */
+function drainPipes(pipes: Readable[]): Promise<boolean> {
+  const open = pipes.filter((pipe) => !pipe.readableEnded);
+  if (open.length === 0) return Promise.resolve(false);
+  return new Promise((done) => {
+    let left = open.length;
+    let chunks = 0;
+    const count = () => chunks++;
+    let settled = false;
+    const finish = (cut: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(grace);
+      for (const pipe of open) {
+        pipe.off("data", count);
+        if (cut) pipe.destroy();
+      }
+      done(cut);
+    };
+    const closed = () => {
+      if (--left === 0) finish(false);
+    };
+    for (const pipe of open) {
+      pipe.on("data", count);
+      pipe.once("close", closed);
+    }
+    // Poll I/O runs between the timer phase and setImmediate: a pass that read nothing means the pipes are empty.
+    const nextPass = () => {
+      const seen = chunks;
+      setImmediate(() => {
+        if (chunks === seen) finish(true);
+        else nextPass();
+      });
+    };
+    const grace = setTimeout(nextPass, PIPE_GRACE_MS);
   });
 }

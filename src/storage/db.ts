@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { ensureDir } from "../config/paths.js";
@@ -99,6 +100,13 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX loop_iterations_session ON loop_iterations(session_id);
   `,
+  // Every process group a run spawns, written before its command runs, so crash recovery can kill what is left.
+  `CREATE TABLE run_processes (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    pgid INTEGER NOT NULL,
+    start TEXT,
+    PRIMARY KEY (run_id, pgid)
+  );`,
 ];
 
 /** The SQLite result code of a failed statement (`SQLITE_CONSTRAINT_UNIQUE`, ...), or undefined for other errors. */
@@ -106,7 +114,12 @@ export function sqliteCode(error: unknown): string | undefined {
   return error instanceof Database.SqliteError ? error.code : undefined;
 }
 
-export function openDatabase(dir: string): DB {
+/**
+ * Opens (creating and migrating) the data directory's database. `readonly` opens an existing one for commands that
+ * only read, where the directory cannot be written (read-only mount, full disk): no pragma or migration writes.
+ */
+export function openDatabase(dir: string, options: { readonly?: boolean } = {}): DB {
+  if (options.readonly) return openReadOnly(path.join(dir, "ode.db"));
   ensureDir(dir);
   const db = new Database(path.join(dir, "ode.db"));
   // Several ode processes (a run and `ode session abort`) share one file; wait for a writer instead of failing.
@@ -116,6 +129,24 @@ export function openDatabase(dir: string): DB {
   db.pragma("foreign_keys = ON");
   migrate(db);
   return db;
+}
+
+function openReadOnly(file: string): DB {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma("busy_timeout = 5000");
+  try {
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    return db;
+  } catch (error) {
+    db.close();
+    if ((error as { code?: string }).code !== "SQLITE_CANTOPEN") throw error;
+  }
+  // A WAL database in a directory where SQLite cannot create its shared-memory file (a read-only mount): read an
+  // in-memory copy, marked as a rollback-journal database (header bytes 18-19) since WAL needs that shared memory.
+  const image = fs.readFileSync(file);
+  image[18] = 1;
+  image[19] = 1;
+  return new Database(image, { readonly: true });
 }
 
 function schemaVersion(db: DB): number {

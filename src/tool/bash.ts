@@ -33,6 +33,8 @@ export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<ty
         cwd: ctx.directory,
         env: sessionEnv(sessions, ctx.sessionID),
         signal: ctx.abortSignal,
+        killNow: ctx.killSignal,
+        onSpawn: ctx.recordProcessGroup,
         timeoutMs,
         onOutput: (chunk) => tail.push(chunk),
       });
@@ -42,9 +44,12 @@ export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<ty
         exit: result.exitCode,
         truncated: out.truncated,
         ...(out.outputPath ? { outputPath: out.outputPath } : {}),
+        ...(out.saveError ? { outputSaveError: out.saveError } : {}),
       };
+      if (result.outputCut) metadata.outputCut = true;
       if (result.interrupted) throw new ToolInterruptedError(out.output, metadata);
       let output = out.output || "(no output)";
+      if (result.outputCut) output += `\n\n[background processes kept the output open after the command exited; what they printed later is not shown]`;
       if (result.timedOut) {
         metadata.timedOut = true;
         output += `\n\n[command timed out after ${timeoutMs} ms and was killed]`;

@@ -14,6 +14,10 @@ export interface ToolContext {
   /** Where full outputs of truncated results are saved (`<dataDir>/tool-output/`). */
   dataDir: string;
   abortSignal: AbortSignal;
+  /** Aborted when a cancel escalates to hard (a second Ctrl-C): processes are killed at once. */
+  killSignal?: AbortSignal;
+  /** Records a spawned process group on the run before the command runs, so crash recovery can kill it. */
+  recordProcessGroup?: (pgid: number) => void;
 }
 
 export interface ToolResult {

@@ -16,6 +16,8 @@ export interface TruncateResult {
   output: string;
   truncated: boolean;
   outputPath?: string;
+  /** Why the full output could not be saved (disk full, read-only data directory); the tail is kept anyway. */
+  saveError?: string;
 }
 
 /**
@@ -27,9 +29,16 @@ export function truncateOutput(text: string, opts: TruncateOptions): TruncateRes
   const start = tailStart(bytes);
   if (start === 0) return { output: text, truncated: false };
   const outputPath = outputFilePath(opts);
-  fs.mkdirSync(path.dirname(outputPath), { recursive: true });
-  fs.writeFileSync(outputPath, bytes);
-  return { output: withHeader(bytes.subarray(start), countLines(bytes), outputPath), truncated: true, outputPath };
+  const kept = bytes.subarray(start);
+  try {
+    fs.mkdirSync(path.dirname(outputPath), { recursive: true });
+    fs.writeFileSync(outputPath, bytes);
+  } catch (error) {
+    fs.rmSync(outputPath, { force: true });
+    const saveError = describeSaveError(error, outputPath);
+    return { output: withHeader(kept, countLines(bytes), undefined, saveError), truncated: true, saveError };
+  }
+  return { output: withHeader(kept, countLines(bytes), outputPath), truncated: true, outputPath };
 }
 
 /**
@@ -45,6 +54,8 @@ export class OutputTail {
   private lastByte = -1;
   private fd: number | undefined;
   private result: TruncateResult | undefined;
+  /** Set when writing the full-output file failed: from then on only the tail is kept. */
+  private saveError: string | undefined;
   private readonly outputPath: string;
 
   constructor(private readonly opts: TruncateOptions) {
@@ -74,14 +85,7 @@ export class OutputTail {
     this.chunks.push(buf);
     this.buffered += buf.length;
 
-    if (this.fd === undefined) {
-      if (this.buffered <= MAX_BYTES) return;
-      fs.mkdirSync(path.dirname(this.outputPath), { recursive: true });
-      this.fd = fs.openSync(this.outputPath, "w");
-      for (const c of this.chunks) writeFully(this.fd, c);
-    } else {
-      writeFully(this.fd, buf);
-    }
+    if (this.saveError === undefined && this.buffered > MAX_BYTES) this.spill(buf);
 
     // Compacting only past twice the limit keeps the copying amortised over many small chunks.
     if (this.buffered > 2 * MAX_BYTES) {
@@ -92,6 +96,24 @@ export class OutputTail {
     }
   }
 
+  /** Writes to the full-output file, opened once the output outgrows MAX_BYTES; a failure ends the file. */
+  private spill(buf: Buffer): void {
+    try {
+      if (this.fd === undefined) {
+        fs.mkdirSync(path.dirname(this.outputPath), { recursive: true });
+        this.fd = fs.openSync(this.outputPath, "w");
+        for (const c of this.chunks) writeFully(this.fd, c);
+      } else {
+        writeFully(this.fd, buf);
+      }
+    } catch (error) {
+      this.saveError = describeSaveError(error, this.outputPath);
+      if (this.fd !== undefined) fs.closeSync(this.fd);
+      this.fd = undefined;
+      fs.rmSync(this.outputPath, { force: true });
+    }
+  }
+
   finish(): TruncateResult {
     this.result ??= this.computeResult();
     return this.result;
@@ -99,6 +121,12 @@ export class OutputTail {
 
   private computeResult(): TruncateResult {
     const tail = Buffer.concat(this.chunks, this.buffered);
+    if (this.saveError !== undefined) {
+      this.chunks = [];
+      this.buffered = 0;
+      const kept = tail.subarray(tailStart(tail));
+      return { output: withHeader(kept, this.lines, undefined, this.saveError), truncated: true, saveError: this.saveError };
+    }
     if (this.fd === undefined) return truncateOutput(tail.toString("utf8"), this.opts);
     fs.closeSync(this.fd);
     this.fd = undefined;
@@ -130,11 +158,18 @@ function tailStart(buf: Buffer): number {
   return start;
 }
 
-function withHeader(kept: Buffer, totalLines: number, outputPath: string): string {
+function withHeader(kept: Buffer, totalLines: number, outputPath: string | undefined, saveError?: string): string {
+  const saved = outputPath ? `full output saved to ${outputPath}` : `the full output could not be saved: ${saveError}`;
   return (
     `[output truncated: showing the last ${countLines(kept)} lines / ${kept.length} bytes ` +
-    `of ${totalLines} lines; full output saved to ${outputPath}]\n${kept.toString("utf8")}`
+    `of ${totalLines} lines; ${saved}]\n${kept.toString("utf8")}`
   );
+}
+
+function describeSaveError(error: unknown, outputPath: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === "ENOSPC" ? "the disk is full" : code === "EROFS" ? "the file system is read-only" : String((error as Error).message ?? error);
+  return `${why} (${code ?? "error"}, ${outputPath})`;
 }
 
 function countLines(buf: Buffer): number {

@@ -1,0 +1,160 @@
+import fs from "node:fs";
+import path from "node:path";
+import { log } from "../log.js";
+import { killRecordedGroup, type RecordedGroup } from "../shell/process-groups.js";
+import type { AbortDiagnostic, RunPhase, TitleGenerationState } from "./abort.js";
+import type { RunRow } from "./runs.js";
+import type { Part } from "./schema.js";
+import type { Store } from "./store.js";
+import { titleStateBefore } from "./title.js";
+
+/** Why a run was closed by another process than its owner. */
+export type RecoveryReason = "crash-recovery" | "store-write-failed";
+
+const DIED = "the process running it died";
+
+function storeWriteMark(dataDir: string, runID: string): string {
+  return path.join(dataDir, "store-write-failed", runID);
+}
+
+/**
+ * Leaves a mark beside the database for a run whose end could not be stored: an empty file needs no data blocks,
+ * so it can often still be made on a full disk. Best effort; without it recovery reports a crash.
+ */
+export function markStoreWriteFailed(dataDir: string, runID: string): void {
+  try {
+    fs.mkdirSync(path.dirname(storeWriteMark(dataDir, runID)), { recursive: true });
+    fs.closeSync(fs.openSync(storeWriteMark(dataDir, runID), "w"));
+  } catch {
+    // Nothing more can be kept on this file system.
+  }
+}
+
+interface TitleTraceRow {
+  id: number;
+  data: string;
+}
+
+/**
+ * Closes a run whose owner is gone (kill -9, a crash, a store that stopped taking writes), as the owner would
+ * have: its recorded process groups are killed, its open tool parts end as interrupted errors, its open text is
+ * closed, and the abort diagnostic says where the run was (phase, running tool call, title generation) as far as
+ * the store shows it.
+ */
+export class CrashRecovery {
+  private readonly stmt;
+
+  constructor(private readonly store: Store) {
+    const db = store.db;
+    this.stmt = {
+      groups: db.prepare<[string], RecordedGroup>(`SELECT pgid, start FROM run_processes WHERE run_id = ?`),
+      openParts: db.prepare<[string], { data: string }>(
+        `SELECT data FROM parts WHERE message_id = ? AND (
+           (json_extract(data, '$.type') = 'tool' AND json_extract(data, '$.state.status') IN ('pending', 'running'))
+           OR (json_extract(data, '$.type') IN ('text', 'reasoning') AND json_extract(data, '$.time.end') IS NULL))
+         ORDER BY id`,
+      ),
+      titleTraces: db.prepare<[string], TitleTraceRow>(`SELECT id, data FROM title_generations WHERE session_id = ? ORDER BY id`),
+      updateTitleTrace: db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
+      titleSource: db.prepare<[string], { title_source: string }>(`SELECT title_source FROM sessions WHERE id = ?`),
+      close: db.prepare(
+        `UPDATE runs SET ended_at = ?, outcome = 'aborted', interrupt = COALESCE(interrupt, ?) WHERE id = ? AND ended_at IS NULL`,
+      ),
+    };
+  }
+
+  /** Kills what is left of the run's processes; returns how many groups were still alive. */
+  killGroups(runID: string): number {
+    let killed = 0;
+    for (const group of this.stmt.groups.all(runID)) if (killRecordedGroup(group)) killed++;
+    return killed;
+  }
+
+  /** Returns false when another process closed the run first. */
+  close(row: RunRow): boolean {
+    const killed = this.killGroups(row.id);
+    const mark = storeWriteMark(this.store.dir, row.id);
+    const reason: RecoveryReason = fs.existsSync(mark) ? "store-write-failed" : "crash-recovery";
+    const now = Date.now();
+    const closed = this.store.transaction(() => {
+      const messageIDs = JSON.parse(row.assistant_message_ids) as string[];
+      const messageID = messageIDs.at(-1);
+      const running = messageID ? this.closeParts(messageID, now) : undefined;
+      const phase: RunPhase = running ? (row.kind === "shell" ? "shell" : "tool") : messageID ? "model" : "queued";
+      const diagnostic: AbortDiagnostic = {
+        recorded_at: now,
+        run_id: row.id,
+        ...(messageID ? { message_id: messageID } : {}),
+        source: "shutdown",
+        mode: "hard",
+        reason,
+        via_ctx_abort: false,
+        phase,
+        ...(running ? { tool_call_id: running } : {}),
+        title_generation_state: this.titleState(row, now),
+      };
+      if (this.stmt.close.run(now, JSON.stringify(diagnostic), row.id).changes === 0) return false;
+      if (messageID) {
+        const info = this.store.getMessage(messageID);
+        if (info?.role === "assistant" && !info.time.completed) {
+          this.store.updateMessage({
+            ...info,
+            time: { ...info.time, completed: now },
+            error: { name: "MessageAbortedError", data: { message: `Aborted: ${DIED}` } },
+          });
+        }
+        this.store.mergeDiagnostics(messageID, { abort: diagnostic });
+      }
+      return true;
+    });
+    if (closed && reason === "store-write-failed") fs.rmSync(mark, { force: true });
+    if (closed) {
+      log.warn("closed a run left running by a dead process", {
+        runID: row.id,
+        sessionID: row.session_id,
+        pid: row.owner_pid,
+        reason,
+        killedGroups: killed,
+      });
+    }
+    return closed;
+  }
+
+  /** Ends the message's open parts; returns the call id of the oldest tool call that was running. */
+  private closeParts(messageID: string, now: number): string | undefined {
+    let running: string | undefined;
+    for (const row of this.stmt.openParts.all(messageID)) {
+      const part = JSON.parse(row.data) as Part;
+      if (part.type === "tool") {
+        if (part.state.status === "running") running ??= part.callID;
+        const start = part.state.status === "running" ? part.state.time.start : now;
+        part.state = {
+          status: "error",
+          input: part.state.input ?? {},
+          error: `The tool call was interrupted: ${DIED}`,
+          metadata: { interrupted: true },
+          time: { start, end: now },
+        };
+      } else if (part.type === "text" || part.type === "reasoning") {
+        part.time = { start: part.time?.start ?? now, end: now };
+      }
+      this.store.upsertPart(part);
+    }
+    return running;
+  }
+
+  /** The run's title generation as it stood when the owner died; one left in flight is closed as failed. */
+  private titleState(row: RunRow, now: number): TitleGenerationState {
+    const traces = this.stmt.titleTraces.all(row.session_id);
+    const own = traces.find((t) => (JSON.parse(t.data) as { user_message_id?: string }).user_message_id === row.user_message_id);
+    if (own) {
+      const trace = JSON.parse(own.data) as { completed_at?: number; success: boolean; skipped?: boolean };
+      if (trace.completed_at !== undefined) return titleStateBefore(trace, "default");
+      this.stmt.updateTitleTrace.run(JSON.stringify({ ...trace, completed_at: now, success: false, error_message: `title generation stopped: ${DIED}` }), own.id);
+      return "in_flight";
+    }
+    const source = this.stmt.titleSource.get(row.session_id)?.title_source ?? "default";
+    const last = traces.at(-1);
+    return titleStateBefore(last ? (JSON.parse(last.data) as { success: boolean; skipped?: boolean }) : undefined, source);
+  }
+}
