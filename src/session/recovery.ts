@@ -63,10 +63,15 @@ export class CrashRecovery {
     };
   }
 
+  /** The process groups the run recorded. */
+  groups(runID: string): RecordedGroup[] {
+    return this.stmt.groups.all(runID);
+  }
+
   /** Kills what is left of the run's processes; returns how many groups were still alive. */
   killGroups(runID: string): number {
     let killed = 0;
-    for (const group of this.stmt.groups.all(runID)) if (killRecordedGroup(group)) killed++;
+    for (const group of this.groups(runID)) if (killRecordedGroup(group)) killed++;
     return killed;
   }
 

@@ -10,7 +10,7 @@ import {
   type RunPhase,
   type TitleGenerationState,
 } from "./abort.js";
-import { closeDeadOwners, OWN_START, ownerAlive, processStartTime } from "../shell/proc.js";
+import { closeDeadOwners, OWN_START, ownerAlive, processStartTime, procStat } from "../shell/proc.js";
 import { sqliteCode } from "../storage/db.js";
 import { SessionBusyError, SessionNotFoundError } from "./errors.js";
 import { storeUnavailable } from "../storage/errors.js";
@@ -348,7 +348,11 @@ export class Runs {
    */
   async forceDeleteSession(sessionID: string, waitMs = FORCE_DELETE_WAIT_MS): Promise<void> {
     const row = this.stmt.activeRow.get(sessionID);
-    if (row && ownerAlive(row)) {
+    // A command of the run deleting its own session (from the bash tool) would kill itself by aborting the run:
+    // it deletes at once instead, and the run ends with SessionNotFoundError.
+    const ownGroup = Number(procStat(process.pid)?.[2]);
+    const insideRun = row !== undefined && this.recovery.groups(row.id).some((group) => group.pgid === ownGroup);
+    if (row && ownerAlive(row) && !insideRun) {
       this.cancel(sessionID, { source: "user", mode: "hard", via: FORCE_DELETE_VIA });
       const deadline = Date.now() + waitMs;
       for (let step = 5; Date.now() < deadline && ownerAlive(row) && this.stmt.get.get(row.id)?.ended_at === null; ) {
