@@ -70,9 +70,11 @@ function killModeOf(signal: AbortSignal | undefined): KillMode {
 
 /**
  * With `onSpawn`, the shell first waits on fd 3 for "go": the group is recorded before the command runs, and if
- * ode dies before that (kill -9), the read ends at EOF and the shell exits without running anything.
+ * ode dies before that (kill -9), the read ends at EOF and the shell exits without running anything. The command
+ * then runs in that same shell (`shift` first, so it sees no positional parameters, as under `bash -c`): no
+ * second shell to start.
  */
-const GATED = 'IFS= read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$0" -c "$1"';
+const GATED = 'IFS= read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; eval "shift; $1"';
 
 /** Runs `command` in a shell of its own process group, streaming output, killable as a whole. */
 export function runCommand(command: string, options: CommandOptions): Promise<CommandResult> {
