@@ -56,7 +56,7 @@ export class CrashRecovery {
       ),
       titleTraces: db.prepare<[string], TitleTraceRow>(`SELECT id, data FROM title_generations WHERE session_id = ? ORDER BY id`),
       updateTitleTrace: db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
-      titleSource: db.prepare<[string], { title_source: string }>(`SELECT title_source FROM sessions WHERE id = ?`),
+      titleSource: db.prepare<[string], { title_source: string; title: string }>(`SELECT title_source, title FROM sessions WHERE id = ?`),
       close: db.prepare(
         `UPDATE runs SET ended_at = ?, outcome = 'aborted', interrupt = COALESCE(interrupt, ?) WHERE id = ? AND ended_at IS NULL`,
       ),
@@ -152,13 +152,19 @@ export class CrashRecovery {
   private titleState(row: RunRow, now: number): TitleGenerationState {
     const traces = this.stmt.titleTraces.all(row.session_id);
     const own = traces.find((t) => (JSON.parse(t.data) as { user_message_id?: string }).user_message_id === row.user_message_id);
+    const session = this.stmt.titleSource.get(row.session_id);
     if (own) {
       const trace = JSON.parse(own.data) as { completed_at?: number; success: boolean; skipped?: boolean };
       if (trace.completed_at !== undefined) return titleStateBefore(trace, "default");
-      this.stmt.updateTitleTrace.run(JSON.stringify({ ...trace, completed_at: now, success: false, error_message: `title generation stopped: ${DIED}` }), own.id);
-      return "in_flight";
+      // Only this generation sets a generated title on the first turn: it was stored, its trace was not.
+      const applied = session?.title_source === "generated";
+      const ending = applied
+        ? { success: true, applied: true, title: session.title }
+        : { success: false, error_message: `title generation stopped: ${DIED}` };
+      this.stmt.updateTitleTrace.run(JSON.stringify({ ...trace, ...ending, completed_at: now }), own.id);
+      return applied ? "completed_before_abort" : "in_flight";
     }
-    const source = this.stmt.titleSource.get(row.session_id)?.title_source ?? "default";
+    const source = session?.title_source ?? "default";
     const last = traces.at(-1);
     return titleStateBefore(last ? (JSON.parse(last.data) as { success: boolean; skipped?: boolean }) : undefined, source);
   }
