@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { MAX_TIMEOUT_MS } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
 import type { LoopRecord } from "./loops.js";
 import { normalizeTitle } from "../session/title.js";
@@ -52,8 +53,6 @@ export interface LoopOptionsInput {
   onLimit?: string;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** A whole number written in plain decimal (`08` is 8); `1e3`, `-1`, `0x10` and `1.5` are refused. */
 export function strictCount(value: string | number, flag: string, options: { min?: number; max?: number } = {}): number {
   const text = typeof value === "number" ? String(value) : value.trim();
@@ -98,8 +97,8 @@ export function loopSpec(input: LoopOptionsInput, directory: string): LoopSpec {
     onLimit: onLimit as OnLimitAction,
   };
   const limits = {
-    iterationTimeoutMs: optional(input.iterationTimeout, (v) => strictCount(v, "--iteration-timeout", { min: 1, max: MAX_TIMER_MS })),
-    maxDurationMs: optional(input.maxDuration, (v) => strictCount(v, "--max-duration", { min: 1, max: MAX_TIMER_MS })),
+    iterationTimeoutMs: optional(input.iterationTimeout, (v) => strictCount(v, "--iteration-timeout", { min: 1, max: MAX_TIMEOUT_MS })),
+    maxDurationMs: optional(input.maxDuration, (v) => strictCount(v, "--max-duration", { min: 1, max: MAX_TIMEOUT_MS })),
     maxTokens: optional(input.maxTokens, (v) => strictCount(v, "--max-tokens", { min: 1 })),
     noProgress: optional(input.noProgress, (v) => strictCount(v, "--no-progress", { min: 1 })),
   };
