@@ -1,4 +1,6 @@
+import fs from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
@@ -345,11 +347,12 @@ describe("ode server: event stream", () => {
 describe("ode server: abort diagnostic fields", () => {
   it("keeps the first abort as the cause and counts the later ones", async () => {
     // The command ignores SIGTERM, so the run outlives the soft abort's grace period and the second abort finds it.
-    const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "trap '' TERM; sleep 30" } }] }, { text: "done" }]);
+    const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "trap '' TERM; touch trapped; sleep 30" } }] }, { text: "done" }]);
     const server = await startServer(mockConfig(model.baseURL));
     const { body: session } = await server.api("POST", "/session");
     await server.api("POST", `/session/${session.id}/prompt_async`, { text: "sleep" });
-    await waitFor(() => server.rt.runs.get(session.id)?.activeCall);
+    // Abort only once the trap is in place: a SIGTERM before it would end the command at once.
+    await waitFor(() => fs.existsSync(path.join(session.directory, "trapped")));
     const first = await server.api("POST", `/session/${session.id}/abort`, { reason: "enough" });
     const second = await server.api("POST", `/session/${session.id}/abort`, { reason: "again", mode: "hard" });
     expect(first.body).toMatchObject({ aborted: true, cause: true });
