@@ -6,7 +6,7 @@ import type { Runtime } from "../runtime.js";
 import { InvalidInputError } from "../session/errors.js";
 import { action } from "./fail.js";
 import { openRuntime } from "./open.js";
-import { onInterrupt } from "./signals.js";
+import { wireSignals } from "./signals.js";
 
 type Describe = typeof import("../loop/describe.js");
 
@@ -69,13 +69,8 @@ async function runInForeground(rt: Runtime, start: () => LoopHandle, format: "te
   const describe = await import("../loop/describe.js");
   const stopRender = renderLoop(rt, format, describe);
   const handle = start();
-  const detach = onInterrupt(() => handle.abort({ source: "signal", via: "SIGINT" }));
-  const others: Array<[NodeJS.Signals, () => void]> = [
-    ["SIGTERM", () => handle.abort({ source: "shutdown", via: "SIGTERM" })],
-    ["SIGHUP", () => handle.abort({ source: "signal", via: "SIGHUP" })],
-    ["SIGQUIT", () => handle.abort({ source: "signal", via: "SIGQUIT" })],
-  ];
-  for (const [signal, handler] of others) process.on(signal, handler);
+  // The first signal stops the loop; a second one escalates the running iteration's abort to hard.
+  const detach = wireSignals((meta) => handle.abort(meta));
   try {
     const result = await handle.done;
     if (format === "text") {
@@ -88,7 +83,6 @@ async function runInForeground(rt: Runtime, start: () => LoopHandle, format: "te
     return result.exitCode;
   } finally {
     detach();
-    for (const [signal, handler] of others) process.off(signal, handler);
     stopRender();
   }
 }

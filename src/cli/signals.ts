@@ -1,5 +1,5 @@
 import type { Runtime } from "../runtime.js";
-import type { CancelSource } from "../session/abort.js";
+import type { CancelMeta, CancelSource } from "../session/abort.js";
 
 /** What a signal to a one-shot command (`ode run`, `ode shell`) means for its run. */
 const SIGNALS: Record<"SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT", CancelSource> = {
@@ -11,17 +11,17 @@ const SIGNALS: Record<"SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT", CancelSource>
 };
 
 /**
- * Ctrl-C, SIGHUP and SIGQUIT cancel the session's run with source `signal` (SIGTERM: `shutdown`), `via` the signal.
- * The command never exits from the handler: it exits when the run has ended, its processes are gone and its
- * records are committed. A second signal escalates the cancel to `hard` (processes are SIGKILLed at once; the run
- * counts it in `cancel_count`) and fires `onEscalate`, so the command stops waiting for anything but the run.
+ * Ctrl-C, SIGHUP and SIGQUIT cancel with source `signal` (SIGTERM: `shutdown`), `via` the signal. The command never
+ * exits from the handler: it exits when what it runs has ended, its processes are gone and its records are
+ * committed. A second signal escalates the cancel to `hard` (processes are SIGKILLed at once; the run counts it in
+ * `cancel_count`) and fires `onEscalate`, so the command stops waiting for anything but the run.
  */
-export function wireRunSignals(rt: Runtime, sessionID: string, onEscalate: () => void = () => {}): () => void {
+export function wireSignals(cancel: (meta: CancelMeta) => void, onEscalate: () => void = () => {}): () => void {
   let received = 0;
   const handlers = Object.entries(SIGNALS).map(([signal, source]) => {
     const handler = () => {
       const hard = ++received > 1;
-      rt.runs.cancel(sessionID, { source, via: signal, mode: hard ? "hard" : "soft" });
+      cancel({ source, via: signal, mode: hard ? "hard" : "soft" });
       if (hard) onEscalate();
     };
     process.on(signal, handler);
@@ -30,6 +30,11 @@ export function wireRunSignals(rt: Runtime, sessionID: string, onEscalate: () =>
   return () => {
     for (const off of handlers) off();
   };
+}
+
+/** `wireSignals` for a one-shot command's run (`ode run`, `ode shell`). */
+export function wireRunSignals(rt: Runtime, sessionID: string, onEscalate?: () => void): () => void {
+  return wireSignals((meta) => rt.runs.cancel(sessionID, meta), onEscalate);
 }
 
 /**
