@@ -10,6 +10,7 @@ import { sanitizeExport } from "../export/sanitize.js";
 import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
 import { checkTree } from "../json/tree.js";
 import { log } from "../log.js";
+import { renderSessionReport } from "../report/session.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
 import { fieldPath, firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
@@ -163,10 +164,20 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     return c.json({ aborted: cancelled, ...rest });
   });
 
+  const wantsSanitized = (c: Context) => {
+    const sanitize = c.req.query("sanitize");
+    return !(sanitize === undefined || sanitize === "0" || sanitize === "false");
+  };
+
   app.get("/session/:id/export", (c) => {
     const doc = buildExport(rt, c.req.param("id"));
-    const sanitize = c.req.query("sanitize");
-    return c.json(sanitize === undefined || sanitize === "0" || sanitize === "false" ? doc : sanitizeExport(doc));
+    return c.json(wantsSanitized(c) ? sanitizeExport(doc) : doc);
+  });
+
+  app.get("/session/:id/report", (c) => {
+    const doc = buildExport(rt, c.req.param("id"));
+    const sanitized = wantsSanitized(c);
+    return c.html(renderSessionReport(sanitized ? sanitizeExport(doc) : doc, { sanitized }));
   });
 
   app.get("/event", (c) => {
