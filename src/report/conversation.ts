@@ -3,12 +3,14 @@ import type { ExportDocument } from "../export/snapshot.js";
 import type { AbortDiagnostic } from "../session/abort.js";
 import type { AssistantMessage, MessageWithParts, Part, ToolPart } from "../session/schema.js";
 import { abortLabel, bytes, clock, count, duration, toolTime, truncate } from "./format.js";
-import { html, type Html } from "./html.js";
+import { html, trusted, type Html } from "./html.js";
 
 /** Characters shown of one long value; the rest is left out and its size said, so the file stays small. */
 const OUTPUT_LIMIT = 2000;
 const REASONING_LIMIT = 2000;
 const TEXT_LIMIT = 8000;
+/** Turns drawn in the page as it loads; the rest come in groups of this many when the reader opens them. */
+const TURNS_PER_GROUP = 100;
 
 function clipped(text: string, limit: number): Html {
   const { shown, omitted } = truncate(text, limit);
@@ -107,5 +109,16 @@ export function renderConversation(doc: ExportDocument, anchor: (id: string) => 
   }
   flush();
   const orphans = [...abortByRun.values()].filter((a) => !doc.diagnostics.loop.runs.some((r) => r.run_id === a.run_id && r.user_message_id));
-  return html`<div class="conversation">${turns}${orphans.map(abortCallout)}</div>`;
+  const groups: Html[][] = [];
+  for (let i = 0; i < turns.length; i += TURNS_PER_GROUP) groups.push(turns.slice(i, i + TURNS_PER_GROUP));
+  const [first = [], ...later] = groups;
+  if (later.length === 0) return html`<div class="conversation">${first}${orphans.map(abortCallout)}</div>`;
+  // Later turns stay out of the document until their group is opened: the browser scans a script's text without
+  // building anything, where tens of thousands of elements would take seconds to parse and lay out.
+  const data = JSON.stringify(later.map((group) => group.map((turn) => turn.text))).replace(/</g, "\\u003c");
+  const summaries = later.map((group, g) => {
+    const from = (g + 1) * TURNS_PER_GROUP + 1;
+    return html`<details class="turns-lazy" data-group="${g}"><summary>turns ${count(from)}–${count(from + group.length - 1)} <span class="dim">· shown when opened (needs JavaScript)</span></summary><div class="turns-body"></div></details>`;
+  });
+  return html`<div class="conversation">${first}${summaries}${orphans.map(abortCallout)}<script type="application/json" class="turn-data">${trusted(data)}</script></div>`;
 }

@@ -20,19 +20,19 @@ table.facts{border-collapse:collapse;font-size:13px}
 .lane,.scale{display:grid;grid-template-columns:96px 1fr;align-items:start;border-top:1px solid var(--line)}
 .scale{border-top:0}
 .lane-name{font-size:12px;color:var(--dim);padding-top:4px}
-.track{position:relative;height:calc(var(--rows,1)*20px + 6px);margin-right:8px}
+.track{position:relative;height:26px;margin-right:8px}
 .scale .track{height:20px}
 .tick{position:absolute;top:2px;font-size:11px;color:var(--dim);border-left:1px solid #c9ced4;padding-left:3px;white-space:nowrap}
 .gap{position:absolute;top:0;height:18px;font-size:10px;color:var(--dim);text-align:center;overflow:hidden;white-space:nowrap;
   background:repeating-linear-gradient(135deg,#eef0f3 0 4px,#fff 4px 8px)}
-.bar{position:absolute;top:calc(var(--row)*20px + 4px);height:16px;min-width:2px;border-radius:3px;color:#fff;font-size:11px;
+.bar{position:absolute;height:16px;min-width:2px;border-radius:3px;color:#fff;font-size:11px;
   line-height:16px;padding:0 3px;overflow:hidden;white-space:nowrap;text-decoration:none;background:var(--tool)}
 .bar:hover{outline:2px solid #111;z-index:1}
 .bar.run{background:var(--run)}.bar.run.completed{background:var(--ok)}.bar.run.aborted{background:var(--aborted)}.bar.run.error{background:var(--error)}
 .bar.step{background:var(--step)}.bar.step.aborted{background:var(--aborted)}.bar.step.error{background:var(--error)}
 .bar.tool.error{background:var(--error)}.bar.tool.running,.bar.tool.pending{background:#9aa4b1}
 .bar.title{background:var(--title)}.bar.title.failed{background:var(--error)}.bar.title.skipped,.bar.title.unused{background:#9aa4b1}
-.abort{position:absolute;top:calc(var(--row)*20px);height:24px;width:0;border-left:2px solid #8b0000;z-index:2;text-decoration:none}
+.abort{position:absolute;height:24px;width:0;border-left:2px solid #8b0000;z-index:2;text-decoration:none}
 .abort .flag{position:absolute;left:0;top:4px;background:#8b0000;color:#fff;font-size:10px;line-height:14px;padding:1px 4px;white-space:nowrap;border-radius:0 3px 3px 0}
 .abort .tip{display:none;position:absolute;left:0;top:24px;background:#1f2328;color:#fff;font-size:12px;padding:6px 8px;border-radius:4px;width:max-content;max-width:560px}
 .abort.flip .flag{left:auto;right:0;border-radius:3px 0 0 3px}.abort.flip .tip{left:auto;right:0}
@@ -59,7 +59,6 @@ table.loop{border-collapse:collapse;width:100%;font-size:13px}
 .loop td{border-bottom:1px solid var(--line);padding:4px 8px 4px 0;vertical-align:middle;white-space:nowrap}
 .loop td.span{width:40%;white-space:normal}
 .loop .track{height:20px;margin:0}
-.loop .bar{top:2px}
 .stop{font-size:16px;padding:8px 12px;border-radius:6px;margin:8px 0;background:#eef6f0;border:1px solid #b9dcc4}
 .stop.bad{background:#fdecec;border-color:#f3b5b5}
 .iteration{border-top:3px solid var(--step);margin-top:28px}
@@ -68,14 +67,31 @@ table.loop{border-collapse:collapse;width:100%;font-size:13px}
 // Only an enhancement: following a link to a collapsed tool call opens it; the page reads the same without it.
 const SCRIPT = `
 (function(){
+  function data(conv){return conv.turnData||(conv.turnData=JSON.parse(conv.querySelector("script.turn-data").textContent));}
+  function fill(d){
+    if(d.dataset.filled)return;
+    d.querySelector(".turns-body").innerHTML=data(d.closest(".conversation"))[+d.dataset.group].join("");
+    d.dataset.filled="1";
+  }
+  function esc(s){return s.replace(/&/g,"&amp;").replace(/</g,"&lt;").replace(/>/g,"&gt;").replace(/"/g,"&quot;").replace(/'/g,"&#39;");}
+  // A link into a turn that is not drawn yet: find its group, draw it, then follow the link.
+  function load(id){
+    var needle='id="'+esc(id)+'"',lazy=document.querySelectorAll("details.turns-lazy");
+    for(var i=0;i<lazy.length;i++){
+      var turns=data(lazy[i].closest(".conversation"))[+lazy[i].dataset.group];
+      for(var j=0;j<turns.length;j++)if(turns[j].indexOf(needle)>=0){fill(lazy[i]);return document.getElementById(id);}
+    }
+    return null;
+  }
   function reveal(){
     var id=decodeURIComponent(location.hash.slice(1));if(!id)return;
-    var el=document.getElementById(id);if(!el)return;
+    var el=document.getElementById(id)||load(id);if(!el)return;
     for(var p=el;p;p=p.parentElement){if(p.tagName==="DETAILS")p.open=true;}
     el.scrollIntoView({block:"center"});
     var old=document.querySelector(".hit");if(old)old.classList.remove("hit");
     el.classList.add("hit");
   }
+  document.addEventListener("toggle",function(e){var d=e.target;if(d.open&&d.classList&&d.classList.contains("turns-lazy"))fill(d);},true);
   window.addEventListener("hashchange",reveal);
   if(location.hash)reveal();
 })();

@@ -2,16 +2,21 @@ import type { ExportDocument } from "../export/snapshot.js";
 import type { AbortDiagnostic } from "../session/abort.js";
 import type { MessageInfo, ToolPart } from "../session/schema.js";
 import { Axis } from "./axis.js";
-import { abortLabel, duration, toolTime } from "./format.js";
+import { abortLabel, duration, plural, toolTime } from "./format.js";
 import { html, type Html } from "./html.js";
 
 const LANES = ["runs", "steps", "tools", "title"] as const;
 type Lane = (typeof LANES)[number];
 const LANE_NAMES: Record<Lane, string> = { runs: "runs", steps: "model steps", tools: "tool calls", title: "title" };
+const LANE_NOUNS: Record<Lane, string> = { runs: "run", steps: "model step", tools: "tool call", title: "title generation" };
 /** Parallel tool calls stack into rows; past this many, later ones share the last row. */
 const MAX_ROWS = 6;
+const ROW_PX = 20;
+/** Past this many bars in one lane, the lane is drawn as density (see renderDensity). */
+const DENSE_AFTER = 1000;
+const DENSITY_BUCKETS = 400;
 
-interface Bar {
+export interface Bar {
   lane: Lane;
   start: number;
   end: number;
@@ -24,7 +29,7 @@ interface Bar {
   row?: number;
 }
 
-interface Marker {
+export interface Marker {
   at: number;
   bar: Bar;
   abort: AbortDiagnostic;
@@ -136,36 +141,67 @@ function stack(bars: Bar[]): number {
   return Math.max(1, rowEnds.length);
 }
 
-const pct = (n: number) => `${n.toFixed(3)}%`;
+export const pct = (n: number) => `${n.toFixed(3)}%`;
+
+/** Vertical position of a row in a lane, in pixels. */
+const rowTop = (row: number) => row * ROW_PX;
+
+function renderBar(b: Bar, axis: Axis): Html {
+  return html`<a class="bar ${b.kind}" href="#${b.href}" title="${b.tip}" style="left:${pct(axis.x(b.start))};width:${pct(axis.width(b.start, b.end))};top:${rowTop(b.row!) + 4}px">${b.label}</a>`;
+}
+
+/**
+ * A lane too full to draw bar by bar at any width (a 10,000-message session has thousands of tool calls in a few
+ * hundred pixels) is drawn as DENSITY_BUCKETS slices of the axis, each as dark as the share of its time spent busy,
+ * linking to its first element. Abort markers stay exact.
+ */
+function renderDensity(bars: Bar[], axis: Axis, noun: string): Html {
+  const buckets = Array.from({ length: DENSITY_BUCKETS }, () => ({ n: 0, busy: 0, first: undefined as Bar | undefined }));
+  for (const bar of bars) {
+    const i = Math.min(DENSITY_BUCKETS - 1, Math.floor((axis.x(bar.start) / 100) * DENSITY_BUCKETS));
+    const bucket = buckets[i]!;
+    bucket.n++;
+    bucket.busy += axis.width(bar.start, bar.end);
+    if (!bucket.first || bar.start < bucket.first.start) bucket.first = bar;
+    bar.row = 0;
+  }
+  const width = 100 / DENSITY_BUCKETS;
+  return html`${buckets.map((b, i) =>
+    b.first
+      ? html`<a class="bar dense ${b.first.kind}" href="#${b.first.href}" title="${plural(b.n, noun)}" style="left:${pct(i * width)};width:${pct(width)};top:4px;opacity:${Math.min(1, 0.3 + (0.7 * b.busy) / width).toFixed(2)}"></a>`
+      : "",
+  )}`;
+}
 
 export function renderTimeline(timeline: Timeline, axis: Axis): Html {
   const lanes = LANES.map((lane) => {
     const bars = timeline.bars.filter((b) => b.lane === lane);
     if (bars.length === 0) return html``;
-    const rows = stack(bars);
+    const dense = bars.length > DENSE_AFTER;
+    const rows = dense ? 1 : stack(bars);
     const markers = timeline.markers.filter((m) => m.bar.lane === lane);
-    return html`<div class="lane" data-lane="${lane}" style="--rows:${rows}"><div class="lane-name">${LANE_NAMES[lane]}</div><div class="track">${bars.map(
-      (b) =>
-        html`<a class="bar ${b.kind}" href="#${b.href}" title="${b.tip}" style="left:${pct(axis.x(b.start))};width:${pct(axis.width(b.start, b.end))};--row:${b.row!}">${b.label}</a>`,
-    )}${markers.map((m) => renderMarker(m, axis))}</div></div>`;
+    const drawn = dense ? renderDensity(bars, axis, LANE_NOUNS[lane]) : bars.map((b) => renderBar(b, axis));
+    const name = dense ? html`${LANE_NAMES[lane]}<div class="dim">${plural(bars.length, LANE_NOUNS[lane])}, as density</div>` : LANE_NAMES[lane];
+    return html`<div class="lane" data-lane="${lane}"><div class="lane-name">${name}</div><div class="track" style="height:${rowTop(rows) + 6}px">${drawn}${markers.map((m) => renderMarker(m, axis))}</div></div>`;
   });
-  return html`<div class="timeline">${renderScale(axis)}${lanes}</div>`;
+  return html`<div class="timeline"><div class="scale"><div class="lane-name"></div>${renderScale(axis)}</div>${lanes}</div>`;
 }
 
-function renderMarker(m: Marker, axis: Axis): Html {
+export function renderMarker(m: Marker, axis: Axis): Html {
   const a = m.abort;
   const label = abortLabel(a);
   const x = axis.x(m.at);
   // Near the right edge the flag and its label open leftwards, so they stay inside the timeline.
-  return html`<a class="abort${x > 70 ? " flip" : ""}" href="#${m.bar.href}" style="left:${pct(x)};--row:${m.bar.row!}" aria-label="${label}" data-source="${a.source}" data-via="${a.via ?? ""}" data-mode="${a.mode}" data-phase="${a.phase}" data-reason="${a.reason ?? ""}" data-title-state="${a.title_generation_state}"><span class="flag">■ ${a.source}</span><span class="tip">${label}</span></a>`;
+  return html`<a class="abort${x > 70 ? " flip" : ""}" href="#${m.bar.href}" style="left:${pct(x)};top:${rowTop(m.bar.row!)}px" aria-label="${label}" data-source="${a.source}" data-via="${a.via ?? ""}" data-mode="${a.mode}" data-phase="${a.phase}" data-reason="${a.reason ?? ""}" data-title-state="${a.title_generation_state}"><span class="flag">■ ${a.source}</span><span class="tip">${label}</span></a>`;
 }
 
+/** The time axis: ticks and idle breaks, as a track to put beside or above bars of the same axis. */
 export function renderScale(axis: Axis): Html {
-  return html`<div class="scale"><div class="lane-name"></div><div class="track">${axis
+  return html`<div class="track">${axis
     .ticks()
     .map((t) => html`<span class="tick" style="left:${pct(t.x)}">${t.label}</span>`)}${axis
     .breaks()
-    .map((b) => html`<span class="gap" style="left:${pct(b.x)};width:${pct(b.width)}" title="idle ${duration(b.idleMs)}">${duration(b.idleMs)}</span>`)}</div></div>`;
+    .map((b) => html`<span class="gap" style="left:${pct(b.x)};width:${pct(b.width)}" title="idle ${duration(b.idleMs)}">${duration(b.idleMs)}</span>`)}</div>`;
 }
 
 /** Every interval the timeline draws, for the axis. */
