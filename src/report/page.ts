@@ -58,7 +58,7 @@ table.loop{border-collapse:collapse;width:100%;font-size:13px}
 .loop th{text-align:left;font-weight:600;color:var(--dim);border-bottom:1px solid var(--line);padding:4px 8px 4px 0;white-space:nowrap}
 .loop td{border-bottom:1px solid var(--line);padding:4px 8px 4px 0;vertical-align:middle;white-space:nowrap}
 .loop td.span{width:40%;white-space:normal}
-.loop .track{height:20px;margin:0}
+.loop .track{height:20px;margin:0;overflow:hidden}
 .stop{font-size:16px;padding:8px 12px;border-radius:6px;margin:8px 0;background:#eef6f0;border:1px solid #b9dcc4}
 .stop.bad{background:#fdecec;border-color:#f3b5b5}
 .iteration{border-top:3px solid var(--step);margin-top:28px}
