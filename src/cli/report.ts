@@ -16,28 +16,18 @@ export function registerReport(program: Command): void {
     .action(
       action(async (sessionID: string | undefined, opts: ReportOptions) => {
         const fs = await import("node:fs");
-        const { createRuntime } = await import("../runtime.js");
-        const { SessionNotFoundError } = await import("../session/errors.js");
-        const { buildExport } = await import("../export/snapshot.js");
-        const { sanitizeExport } = await import("../export/sanitize.js");
+        const { loadExport } = await import("./export.js");
         const { renderSessionReport } = await import("../report/session.js");
-        const rt = createRuntime();
-        try {
-          const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
-          if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to report)`);
-          const doc = buildExport(rt, id);
-          const page = renderSessionReport(opts.sanitize ? sanitizeExport(doc) : doc, { sanitized: opts.sanitize });
-          if (opts.output === "-") {
-            process.stdout.write(page);
-            return;
-          }
-          // The file is named after the id as given, not the sanitized pseudonym, so the user finds it.
-          const file = opts.output ?? `${id}${opts.sanitize ? ".sanitized" : ""}.html`;
-          fs.writeFileSync(file, page);
-          process.stderr.write(`ode: report written to ${file}\n`);
-        } finally {
-          rt.close();
+        const { id, doc } = await loadExport(sessionID, opts.sanitize, "report");
+        const page = renderSessionReport(doc, { sanitized: opts.sanitize });
+        if (opts.output === "-") {
+          process.stdout.write(page);
+          return;
         }
+        // Named after the id as given, not the sanitized pseudonym, so the user finds it.
+        const file = opts.output ?? `${id}${opts.sanitize ? ".sanitized" : ""}.html`;
+        fs.writeFileSync(file, page);
+        process.stderr.write(`ode: report written to ${file}\n`);
       }),
     );
 }

@@ -6,9 +6,9 @@ import { abortLabel, bytes, clock, count, duration, toolTime, truncate } from ".
 import { html, trusted, type Html } from "./html.js";
 
 /** Characters shown of one long value; the rest is left out and its size said, so the file stays small. */
-const OUTPUT_LIMIT = 2000;
-const REASONING_LIMIT = 2000;
-const TEXT_LIMIT = 8000;
+const OUTPUT_LIMIT = 1200;
+const REASONING_LIMIT = 1200;
+const TEXT_LIMIT = 6000;
 /** Turns drawn in the page as it loads; the rest come in groups of this many when the reader opens them. */
 const TURNS_PER_GROUP = 100;
 
