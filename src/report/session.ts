@@ -34,7 +34,6 @@ function header(doc: ExportDocument): Html {
   const { tokens, cost } = sessionTotals(doc);
   const rt = doc.runtime;
   const last = doc.diagnostics.loop.last;
-  const traceID = (doc.info as { trace_id?: unknown }).trace_id;
   return html`<table class="facts">${[
     row("session", html`<code>${doc.info.id}</code>`),
     row("directory", html`<code>${doc.info.directory}</code>`),
@@ -48,7 +47,6 @@ function header(doc: ExportDocument): Html {
     row("cost", `$${cost.toFixed(4)}`),
     row("contents", [plural(rt.stats.messages, "message"), plural(rt.stats.tool_calls, "tool call"), plural(rt.stats.runs, "run"), plural(rt.stats.aborts, "abort")].join(" · ")),
     last ? row("last run", html`<span class="outcome ${last.outcome ?? "running"}">${last.outcome ?? "running"}</span> · ${last.kind}${last.finish ? ` · finish ${last.finish}` : ""}`) : "",
-    typeof traceID === "string" ? row("trace", html`<code>${traceID}</code>`) : "",
     row("exported", clock(doc.exported_at)),
   ]}</table>`;
 }

@@ -117,5 +117,5 @@ describe("the loop view", () => {
     expect(await page.locator("section#iter-2 h2").first().isVisible()).toBe(true);
     expect(tab.errors).toEqual([]);
     await tab.close();
-  });
+  }, 60_000);
 });

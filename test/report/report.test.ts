@@ -128,7 +128,7 @@ describe("ode report --sanitize", () => {
     expect(await tab.page.locator(".abort").count()).toBe(doc.diagnostics.aborts.length);
     await tab.screenshot("report-sanitized");
     await tab.close();
-  });
+  }, 60_000);
 
   it("a real run: prompt, output, title, path, model and abort reason never reach the page", async () => {
     const C = { provider: "canaryprov", model: "canarymodel", title: "canary-title", prompt: "canary-prompt", output: "canary-output", reason: "canary-reason" };
@@ -157,7 +157,7 @@ describe("ode report --sanitize", () => {
     const tab = await open(writePage(tempDir(), "real-sanitized.html", result.stdout));
     expect(await tab.page.locator('.abort[data-source="user"]').count()).toBe(1);
     await tab.close();
-  });
+  }, 60_000);
 });
 
 describe("the page escapes every value", () => {
@@ -206,5 +206,5 @@ describe("a long session", () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await tab.screenshot("report-long-session", false);
     await tab.close();
-  });
+  }, 60_000);
 });

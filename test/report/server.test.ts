@@ -55,5 +55,5 @@ describe("GET /session/:id/report", () => {
     const missing = await server.api("GET", "/session/ses_missing/report");
     expect(missing.status).toBe(404);
     expect(missing.body.data.message).toContain("ses_missing");
-  });
+  }, 60_000);
 });
