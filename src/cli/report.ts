@@ -1,25 +1,50 @@
 import type { Command } from "commander";
 import { action } from "./fail.js";
+import { openRuntime } from "./open.js";
 
 interface ReportOptions {
+  loop?: string;
   sanitize?: boolean;
   output?: string;
+}
+
+/** The page of a loop: every iteration's row, then each iteration's session. */
+async function loopPage(loopID: string, sanitize: boolean): Promise<string> {
+  const { loopView } = await import("../report/loop-data.js");
+  const { renderLoopReport } = await import("../report/loop.js");
+  const rt = await openRuntime();
+  try {
+    return renderLoopReport(loopView(rt, loopID, sanitize), { sanitized: sanitize });
+  } finally {
+    rt.close();
+  }
 }
 
 export function registerReport(program: Command): void {
   program
     .command("report")
-    .description("write a session as one self-contained HTML page: timeline of runs, steps, tool calls and aborts, then the conversation")
+    .description("write a session (or a loop) as one self-contained HTML page: a timeline of runs, steps, tool calls and aborts, then the conversation")
     .argument("[sessionID]", "the session (default: the most recent session of this directory)")
+    .option("--loop <loopID>", "a loop instead: one row per iteration, then each iteration's session")
     .option("--sanitize", "build it from the sanitized export: no prompt, output, path, title or error text")
-    .option("-o, --output <file>", "write to this file (`-` for stdout; default: <sessionID>.html)")
+    .option("-o, --output <file>", "write to this file (`-` for stdout; default: <ID>.html)")
     .action(
       action(async (sessionID: string | undefined, opts: ReportOptions) => {
         const fs = await import("node:fs");
-        const { loadExport } = await import("./export.js");
-        const { renderSessionReport } = await import("../report/session.js");
-        const { id, doc } = await loadExport(sessionID, opts.sanitize, "report");
-        const page = renderSessionReport(doc, { sanitized: opts.sanitize });
+        const { InvalidInputError } = await import("../session/errors.js");
+        if (sessionID && opts.loop) throw new InvalidInputError("give a session id or --loop, not both");
+        let id: string;
+        let page: string;
+        if (opts.loop) {
+          id = opts.loop;
+          page = await loopPage(opts.loop, opts.sanitize === true);
+        } else {
+          const { loadExport } = await import("./export.js");
+          const { renderSessionReport } = await import("../report/session.js");
+          const loaded = await loadExport(sessionID, opts.sanitize, "report");
+          id = loaded.id;
+          page = renderSessionReport(loaded.doc, { sanitized: opts.sanitize });
+        }
         if (opts.output === "-") {
           process.stdout.write(page);
           return;

@@ -21,20 +21,33 @@ export interface LoopIterationView {
   started_at: number;
   ended_at: number | null;
   tokens: number;
-  files_changed: number;
-  /** The completion promise found in the iteration's final answer. */
-  promise: string | null;
+  files_changed: number | null;
+  /** Whether the iteration's final answer held the completion promise; null when the loop has none. */
+  promise: boolean | null;
   /** Exit code of the `--until` command, when one ran. */
   until_exit: number | null;
   export: ExportDocument;
 }
 
+/** Who aborted a loop: an iteration's abort diagnostic, or a cancel that came between iterations. */
+export interface LoopAbort {
+  recorded_at: number;
+  source: string;
+  mode?: string;
+  via?: string;
+  phase?: string;
+  reason?: string;
+}
+
 export interface LoopView {
   id: string;
+  name: string;
   /** Why the loop stopped (completed, max_iterations, aborted, ...); null while it runs. */
   stop_reason: string | null;
+  /** The loop's own account of its stop (the limit hit, the command that completed it, ...). */
+  stop_message: string | null;
   /** The abort that stopped the loop, for stop reason `aborted`. */
-  abort: AbortDiagnostic | null;
+  abort: LoopAbort | null;
   started_at: number;
   ended_at: number | null;
   prompt: string;
@@ -45,17 +58,16 @@ export interface LoopView {
 
 const anchorOf = (n: number) => `iter-${n}`;
 
+function loopAbortLabel(a: LoopAbort): string {
+  return [`aborted by ${a.source}`, a.via ? `via ${a.via}` : "", a.mode ? `(${a.mode})` : "", a.phase ? `during ${a.phase}` : "", a.reason ? `reason: ${JSON.stringify(a.reason)}` : ""]
+    .filter(Boolean)
+    .join(" ");
+}
+
 function stopBox(loop: LoopView): Html {
-  const last = loop.iterations.at(-1);
   if (!loop.stop_reason) return html`<div class="stop">Running · ${plural(loop.iterations.length, "iteration")} so far</div>`;
-  const why = loop.abort
-    ? abortLabel(loop.abort)
-    : loop.stop_reason === "completed" && last
-      ? last.promise !== null
-        ? `promise "${last.promise}" found in iteration ${last.n}`
-        : `--until exited ${last.until_exit ?? "?"} after iteration ${last.n}`
-      : `after ${plural(loop.iterations.length, "iteration")}`;
-  return html`<div class="stop${loop.stop_reason === "completed" ? "" : " bad"}" data-stop="${loop.stop_reason}">Stopped: <b>${loop.stop_reason}</b> · ${why}</div>`;
+  const why = [loop.stop_message, loop.abort ? loopAbortLabel(loop.abort) : null].filter(Boolean).join(" · ");
+  return html`<div class="stop${loop.stop_reason === "completed" ? "" : " bad"}" data-stop="${loop.stop_reason}">Stopped: <b>${loop.stop_reason}</b>${why ? ` · ${why}` : ""}</div>`;
 }
 
 function iterationRow(it: LoopIterationView, axis: Axis, end: number): Html {
@@ -73,8 +85,10 @@ function iterationRow(it: LoopIterationView, axis: Axis, end: number): Html {
   };
   const marker = it.abort ? renderMarker({ at: Math.min(Math.max(it.abort.recorded_at, it.started_at), stop), bar, abort: it.abort }, axis) : "";
   const provenance = it.abort ? abortLabel(it.abort) : (it.stop ?? "");
-  const check = [it.promise !== null ? `promise "${it.promise}"` : "", it.until_exit !== null ? `until exit ${it.until_exit}` : ""].filter(Boolean).join(" · ");
-  return html`<tr class="iteration-row" data-n="${it.n}"><td><a href="#${anchorOf(it.n)}">${it.n}</a></td><td><a href="#${anchorOf(it.n)}">${it.title}</a><div class="dim"><code>${it.session_id}</code></div></td><td><span class="outcome ${it.outcome}">${it.outcome}</span></td><td class="span">${provenance}</td><td>${duration(stop - it.started_at)}</td><td>${count(it.tokens)}</td><td>${count(it.files_changed)}</td><td>${check || "—"}</td><td class="span"><div class="track"><a class="bar ${bar.kind}" href="#${bar.href}" title="${bar.tip}" style="left:${pct(axis.x(bar.start))};width:${pct(axis.width(bar.start, bar.end))};top:2px">${bar.label}</a>${marker}</div></td></tr>`;
+  const check = [it.promise === null ? "" : it.promise ? "promise found" : "no promise", it.until_exit === null ? "" : `until exit ${it.until_exit}`]
+    .filter(Boolean)
+    .join(" · ");
+  return html`<tr class="iteration-row" data-n="${it.n}"><td><a href="#${anchorOf(it.n)}">${it.n}</a></td><td><a href="#${anchorOf(it.n)}">${it.title}</a><div class="dim"><code>${it.session_id}</code></div></td><td><span class="outcome ${it.outcome}">${it.outcome}</span></td><td class="span">${provenance}</td><td>${duration(stop - it.started_at)}</td><td>${count(it.tokens)}</td><td>${it.files_changed === null ? "—" : count(it.files_changed)}</td><td>${check || "—"}</td><td class="span"><div class="track"><a class="bar ${bar.kind}" href="#${bar.href}" title="${bar.tip}" style="left:${pct(axis.x(bar.start))};width:${pct(axis.width(bar.start, bar.end))};top:2px">${bar.label}</a>${marker}</div></td></tr>`;
 }
 
 /**
@@ -86,7 +100,7 @@ export function renderLoopReport(loop: LoopView, options: { sanitized?: boolean 
   const axis = new Axis(loop.iterations.map((it) => [it.started_at, it.ended_at ?? end]));
   const tokens = loop.iterations.reduce((sum, it) => sum + it.tokens, 0);
   const options_ = Object.entries(loop.options).map(([k, v]) => `${k} ${v}`).join(" · ");
-  const body = html`<h1>ode loop report</h1>${options.sanitized ? html`<p class="sanitized">Sanitized: every prompt, output, path, title and error text is redacted.</p>` : ""}<h2><code>${loop.id}</code></h2>${stopBox(loop)}<table class="facts">${[
+  const body = html`<h1>ode loop report</h1>${options.sanitized ? html`<p class="sanitized">Sanitized: every prompt, output, path, title and error text is redacted.</p>` : ""}<h2>${loop.name} <span class="dim"><code>${loop.id}</code></span></h2>${stopBox(loop)}<table class="facts">${[
     html`<tr><th>prompt</th><td>${loop.prompt}</td></tr>`,
     html`<tr><th>ran</th><td>${clock(loop.started_at)} → ${loop.ended_at ? clock(loop.ended_at) : "running"} · ${duration(end - loop.started_at)}</td></tr>`,
     html`<tr><th>iterations</th><td>${plural(loop.iterations.length, "iteration")} · ${count(tokens)} tokens</td></tr>`,

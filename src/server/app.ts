@@ -10,6 +10,8 @@ import { sanitizeExport } from "../export/sanitize.js";
 import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
 import { checkTree } from "../json/tree.js";
 import { log } from "../log.js";
+import { renderLoopReport } from "../report/loop.js";
+import { loopView } from "../report/loop-data.js";
 import { renderSessionReport } from "../report/session.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, type CancelMeta } from "../session/abort.js";
@@ -178,6 +180,11 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     const doc = buildExport(rt, c.req.param("id"));
     const sanitized = wantsSanitized(c);
     return c.html(renderSessionReport(sanitized ? sanitizeExport(doc) : doc, { sanitized }));
+  });
+
+  app.get("/loop/:id/report", (c) => {
+    const sanitized = wantsSanitized(c);
+    return c.html(renderLoopReport(loopView(rt, c.req.param("id"), sanitized), { sanitized }));
   });
 
   app.get("/event", (c) => {
