@@ -10,11 +10,13 @@ interface ReportOptions {
 
 /** The page of a loop: every iteration's row, then each iteration's session. */
 async function loopPage(loopID: string, sanitize: boolean): Promise<string> {
+  const { buildLoopExport, sanitizeLoopExport } = await import("../export/loop-export.js");
   const { loopView } = await import("../report/loop-data.js");
   const { renderLoopReport } = await import("../report/loop.js");
   const rt = await openRuntime();
   try {
-    return renderLoopReport(loopView(rt, loopID, sanitize), { sanitized: sanitize });
+    const doc = buildLoopExport(rt, loopID);
+    return renderLoopReport(loopView(sanitize ? sanitizeLoopExport(doc) : doc), { sanitized: sanitize });
   } finally {
     rt.close();
   }

@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { driveRun, prompt, startRun, type PromptResult } from "../agent/prompt.js";
 import { runShell } from "../agent/shell.js";
+import { buildLoopExport, sanitizeLoopExport } from "../export/loop-export.js";
 import { buildExport } from "../export/snapshot.js";
 import { sanitizeExport } from "../export/sanitize.js";
 import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
@@ -184,7 +185,8 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
 
   app.get("/loop/:id/report", (c) => {
     const sanitized = wantsSanitized(c);
-    return c.html(renderLoopReport(loopView(rt, c.req.param("id"), sanitized), { sanitized }));
+    const doc = buildLoopExport(rt, c.req.param("id"));
+    return c.html(renderLoopReport(loopView(sanitized ? sanitizeLoopExport(doc) : doc), { sanitized }));
   });
 
   app.get("/event", (c) => {
