@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import type { ExportDocument } from "../export/snapshot.js";
 import { action } from "./fail.js";
 import { openRuntime } from "./open.js";
 
@@ -44,20 +43,4 @@ export function registerExport(program: Command): void {
         }
       }),
     );
-}
-
-/** The export of a session (default: the most recent of this directory), sanitized on request, and its id. */
-export async function loadExport(sessionID: string | undefined, sanitize: boolean | undefined, what: string): Promise<{ id: string; doc: ExportDocument }> {
-  const { SessionNotFoundError } = await import("../session/errors.js");
-  const { buildExport } = await import("../export/snapshot.js");
-  const { sanitizeExport } = await import("../export/sanitize.js");
-  const rt = await openRuntime();
-  try {
-    const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
-    if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to ${what})`);
-    const doc = buildExport(rt, id);
-    return { id, doc: sanitize ? sanitizeExport(doc) : doc };
-  } finally {
-    rt.close();
-  }
 }

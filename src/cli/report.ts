@@ -8,6 +8,23 @@ interface ReportOptions {
   output?: string;
 }
 
+/** The page of a session (default: the most recent of this directory), and the session's id. */
+async function sessionPage(sessionID: string | undefined, sanitize: boolean): Promise<{ id: string; page: string }> {
+  const { SessionNotFoundError } = await import("../session/errors.js");
+  const { buildExport } = await import("../export/snapshot.js");
+  const { sanitizeExport } = await import("../export/sanitize.js");
+  const { renderSessionReport } = await import("../report/session.js");
+  const rt = await openRuntime();
+  try {
+    const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
+    if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to report)`);
+    const doc = buildExport(rt, id);
+    return { id, page: renderSessionReport(sanitize ? sanitizeExport(doc) : doc, { sanitized: sanitize }) };
+  } finally {
+    rt.close();
+  }
+}
+
 /** The page of a loop: every iteration's row, then each iteration's session. */
 async function loopPage(loopID: string, sanitize: boolean): Promise<string> {
   const { buildLoopExport, sanitizeLoopExport } = await import("../export/loop-export.js");
@@ -41,11 +58,7 @@ export function registerReport(program: Command): void {
           id = opts.loop;
           page = await loopPage(opts.loop, opts.sanitize === true);
         } else {
-          const { loadExport } = await import("./export.js");
-          const { renderSessionReport } = await import("../report/session.js");
-          const loaded = await loadExport(sessionID, opts.sanitize, "report");
-          id = loaded.id;
-          page = renderSessionReport(loaded.doc, { sanitized: opts.sanitize });
+          ({ id, page } = await sessionPage(sessionID, opts.sanitize === true));
         }
         if (opts.output === "-") {
           process.stdout.write(page);
