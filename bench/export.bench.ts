@@ -31,7 +31,7 @@ function timedRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-export-"));
 const env = { ...process.env, ODE_DATA_DIR: path.join(dir, "data") };
 const sizes = { empty: 0, "1k": 500, "10k": 5000 } as const;
-const ids: Record<keyof typeof sizes, string> = { empty: "ses_0000bench00empty000000", "1k": "ses_0001bench0001k00000000", "10k": "ses_0010bench0010k00000000" };
+const ids: Record<keyof typeof sizes, string> = { empty: "ses_000000000000benchEmpty0000", "1k": "ses_000000000001bench1k0000000", "10k": "ses_000000000002bench10k000000" };
 for (const [size, turns] of Object.entries(sizes) as Array<[keyof typeof sizes, number]>) {
   const file = path.join(dir, `${size}.json`);
   fs.writeFileSync(file, sessionDocument(ids[size], turns));

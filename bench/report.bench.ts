@@ -10,7 +10,7 @@ import { median, report } from "./stats.js";
 
 const ODE = path.resolve("dist/ode.js");
 const RUNS = 3;
-const SESSION = "ses_0010bench0010k00000000";
+const SESSION = "ses_000000000002bench10k000000";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-report-"));
 const env = { ...process.env, ODE_DATA_DIR: path.join(dir, "data") };

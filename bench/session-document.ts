@@ -1,6 +1,7 @@
 // A long session for the export and report benchmarks, in the opencode export shape that `ode import` reads.
 
-const pad = (n: number, width: number) => String(n).padStart(width, "0");
+/** An id in ode's grammar: the prefix, 12 hex digits (here a sequence number), the session id's 14 last characters. */
+const id = (prefix: string, seq: number, sessionID: string) => `${prefix}_${seq.toString(16).padStart(12, "0")}${sessionID.slice(-14)}`;
 const filler = (label: string, bytes: number) => `${label} `.repeat(Math.ceil(bytes / (label.length + 1))).slice(0, bytes);
 
 /**
@@ -9,14 +10,14 @@ const filler = (label: string, bytes: number) => `${label} `.repeat(Math.ceil(by
  * parts per message on average and about 8 KiB of JSON per turn.
  */
 export function sessionDocument(sessionID: string, turns: number): string {
+  if (!/^ses_[0-9a-f]{12}[0-9A-Za-z]{14}$/.test(sessionID)) throw new Error(`not a session id in ode's grammar: ${sessionID}`);
   const messages: unknown[] = [];
   const t0 = 1795553811000;
   for (let turn = 0; turn < turns; turn++) {
-    const stamp = pad(turn, 6);
-    const userID = `msg_${stamp}u${sessionID.slice(4, 20)}`;
-    const assistantID = `msg_${stamp}v${sessionID.slice(4, 20)}`;
+    const userID = id("msg", turn * 2, sessionID);
+    const assistantID = id("msg", turn * 2 + 1, sessionID);
     let n = 0;
-    const part = (messageID: string, fields: object) => ({ id: `prt_${stamp}${pad(n++, 2)}${sessionID.slice(4, 18)}`, sessionID, messageID, ...fields });
+    const part = (messageID: string, fields: object) => ({ id: id("prt", turn * 16 + n++, sessionID), sessionID, messageID, ...fields });
     const time = { start: t0 + turn * 1000, end: t0 + turn * 1000 + 500 };
     const tokens = { input: 1200, output: 300, reasoning: 40, cache: { read: 800, write: 0 } };
     messages.push({
@@ -44,13 +45,13 @@ export function sessionDocument(sessionID: string, turns: number): string {
         part(assistantID, {
           type: "tool",
           tool: "bash",
-          callID: `call_${stamp}_0`,
+          callID: `call_${turn}_0`,
           state: { status: "completed", input: { command: "npm test", description: "run the tests" }, output, title: "run the tests", metadata: { output, exit: 0, truncated: false }, time },
         }),
         part(assistantID, {
           type: "tool",
           tool: "read",
-          callID: `call_${stamp}_1`,
+          callID: `call_${turn}_1`,
           state: { status: "completed", input: { filePath: "src/index.ts" }, output: filler("const x = 1;", 2048), title: "src/index.ts", metadata: { offset: 0, lines: 80, more: false }, time },
         }),
         part(assistantID, { type: "step-finish", reason: "tool-calls", tokens, cost: 0.001 }),

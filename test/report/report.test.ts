@@ -181,7 +181,7 @@ describe("the page escapes every value", () => {
 
 describe("a long session", () => {
   it("draws full lanes as density and keeps later turns out of the page until opened or linked to", async () => {
-    const id = "ses_0000report0long000000001";
+    const id = "ses_000000000001reportLong0001";
     const doc = importAndExport(JSON.parse(sessionDocument(id, 600)), id);
     const tab = await open(writePage(tempDir(), "long.html", renderSessionReport(doc)));
     const page = tab.page;
