@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { median, report } from "./stats.js";
+import { sessionDocument } from "./session-document.js";
 
 const ODE = path.resolve("dist/ode.js");
 const RUNS = 5;
@@ -27,75 +28,10 @@ function timedRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number;
   });
 }
 
-const pad = (n: number, width: number) => String(n).padStart(width, "0");
-const filler = (label: string, bytes: number) => `${label} `.repeat(Math.ceil(bytes / (label.length + 1))).slice(0, bytes);
-
-/**
- * An opencode-shaped export of `turns` turns: a user message with its prompt, then an assistant message with nine
- * parts (reasoning, a bash call with 1 KiB of output, a read call with 2 KiB, text, step and patch parts), so five
- * parts per message on average and about 8 KiB of JSON per turn.
- */
-function sessionDocument(sessionID: string, turns: number): string {
-  const messages: unknown[] = [];
-  const t0 = 1795553811000;
-  for (let turn = 0; turn < turns; turn++) {
-    const stamp = pad(turn, 6);
-    const userID = `msg_${stamp}u${sessionID.slice(4, 20)}`;
-    const assistantID = `msg_${stamp}v${sessionID.slice(4, 20)}`;
-    let n = 0;
-    const part = (messageID: string, fields: object) => ({ id: `prt_${stamp}${pad(n++, 2)}${sessionID.slice(4, 18)}`, sessionID, messageID, ...fields });
-    const time = { start: t0 + turn * 1000, end: t0 + turn * 1000 + 500 };
-    const tokens = { input: 1200, output: 300, reasoning: 40, cache: { read: 800, write: 0 } };
-    messages.push({
-      info: { id: userID, sessionID, role: "user", time: { created: t0 + turn * 1000 }, agent: "build", model: { providerID: "openai", modelID: "gpt-4.1" } },
-      parts: [part(userID, { type: "text", text: filler(`prompt ${turn}`, 200) })],
-    });
-    const output = filler(`line of output ${turn}`, 1024);
-    messages.push({
-      info: {
-        id: assistantID,
-        sessionID,
-        role: "assistant",
-        parentID: userID,
-        time: { created: time.start, completed: time.end },
-        modelID: "gpt-4.1",
-        providerID: "openai",
-        path: { cwd: "/home/user/project", root: "/home/user/project" },
-        tokens,
-        cost: 0.002,
-        finish: "stop",
-      },
-      parts: [
-        part(assistantID, { type: "step-start" }),
-        part(assistantID, { type: "reasoning", text: filler("thinking", 300), time }),
-        part(assistantID, {
-          type: "tool",
-          tool: "bash",
-          callID: `call_${stamp}_0`,
-          state: { status: "completed", input: { command: "npm test", description: "run the tests" }, output, title: "run the tests", metadata: { output, exit: 0, truncated: false }, time },
-        }),
-        part(assistantID, {
-          type: "tool",
-          tool: "read",
-          callID: `call_${stamp}_1`,
-          state: { status: "completed", input: { filePath: "src/index.ts" }, output: filler("const x = 1;", 2048), title: "src/index.ts", metadata: { offset: 0, lines: 80, more: false }, time },
-        }),
-        part(assistantID, { type: "step-finish", reason: "tool-calls", tokens, cost: 0.001 }),
-        part(assistantID, { type: "step-start" }),
-        part(assistantID, { type: "text", text: filler(`answer ${turn}`, 400), time }),
-        part(assistantID, { type: "step-finish", reason: "stop", tokens, cost: 0.001 }),
-        part(assistantID, { type: "patch", hash: "c76a465c3825e4eb4caab722fb13dc0d3cf7c1ed", files: ["/home/user/project/src/index.ts"] }),
-      ],
-    });
-  }
-  const info = { id: sessionID, directory: "/home/user/project", title: "Benchmark session", version: "0.1.0", time: { created: t0, updated: t0 + turns * 1000 } };
-  return JSON.stringify({ info, messages });
-}
-
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-export-"));
 const env = { ...process.env, ODE_DATA_DIR: path.join(dir, "data") };
 const sizes = { empty: 0, "1k": 500, "10k": 5000 } as const;
-const ids: Record<keyof typeof sizes, string> = { empty: "ses_0000bench00empty000000", "1k": "ses_0001bench0001k00000000", "10k": "ses_0010bench0010k00000000" };
+const ids: Record<keyof typeof sizes, string> = { empty: "ses_000000000000benchEmpty0000", "1k": "ses_000000000001bench1k0000000", "10k": "ses_000000000002bench10k000000" };
 for (const [size, turns] of Object.entries(sizes) as Array<[keyof typeof sizes, number]>) {
   const file = path.join(dir, `${size}.json`);
   fs.writeFileSync(file, sessionDocument(ids[size], turns));

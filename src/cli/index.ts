@@ -4,6 +4,7 @@ import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerInteractive } from "./interactive.js";
 import { registerLoop } from "./loop.js";
+import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerServe } from "./serve.js";
 import { registerSession } from "./session.js";
@@ -25,6 +26,7 @@ registerShell(program);
 registerSession(program);
 registerExport(program);
 registerImport(program);
+registerReport(program);
 registerServe(program);
 
 // `ode session list | head -1`: the reader went away, which is not an error of ours.

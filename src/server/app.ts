@@ -5,11 +5,15 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { driveRun, prompt, startRun, type PromptResult } from "../agent/prompt.js";
 import { runShell } from "../agent/shell.js";
+import { buildLoopExport, sanitizeLoopExport } from "../export/loop-export.js";
 import { buildExport } from "../export/snapshot.js";
 import { sanitizeExport } from "../export/sanitize.js";
 import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
 import { checkTree } from "../json/tree.js";
 import { log } from "../log.js";
+import { renderLoopReport } from "../report/loop.js";
+import { loopView } from "../report/loop-data.js";
+import { renderSessionReport } from "../report/session.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, MAX_TIMEOUT_MS, type CancelMeta } from "../session/abort.js";
 import { fieldPath, firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
@@ -163,10 +167,26 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     return c.json({ aborted: cancelled, ...rest });
   });
 
+  const wantsSanitized = (c: Context) => {
+    const sanitize = c.req.query("sanitize");
+    return !(sanitize === undefined || sanitize === "0" || sanitize === "false");
+  };
+
   app.get("/session/:id/export", (c) => {
     const doc = buildExport(rt, c.req.param("id"));
-    const sanitize = c.req.query("sanitize");
-    return c.json(sanitize === undefined || sanitize === "0" || sanitize === "false" ? doc : sanitizeExport(doc));
+    return c.json(wantsSanitized(c) ? sanitizeExport(doc) : doc);
+  });
+
+  app.get("/session/:id/report", (c) => {
+    const doc = buildExport(rt, c.req.param("id"));
+    const sanitized = wantsSanitized(c);
+    return c.html(renderSessionReport(sanitized ? sanitizeExport(doc) : doc, { sanitized }));
+  });
+
+  app.get("/loop/:id/report", (c) => {
+    const sanitized = wantsSanitized(c);
+    const doc = buildLoopExport(rt, c.req.param("id"));
+    return c.html(renderLoopReport(loopView(sanitized ? sanitizeLoopExport(doc) : doc), { sanitized }));
   });
 
   app.get("/event", (c) => {
