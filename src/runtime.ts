@@ -9,6 +9,7 @@ import { Runs, type OwnerWake } from "./session/runs.js";
 import { Store } from "./session/store.js";
 import { storeUnavailable } from "./storage/errors.js";
 import { builtinTools } from "./tool/registry.js";
+import type { Tracing } from "./telemetry/index.js";
 import type { ToolDefinition } from "./tool/tool.js";
 
 /** Everything a command needs, opened once per process: the CLI and the server are thin layers over it. */
@@ -24,6 +25,8 @@ export interface Runtime {
   directory: string;
   tools: ToolDefinition[];
   env: NodeJS.ProcessEnv;
+  /** Set by `enableTracing` when the `OTEL_*` variables ask for traces; absent (and nothing loaded) otherwise. */
+  tracing?: Tracing;
   /** Closes the database and stops listening for cancel requests of other processes. */
   close(): void;
 }

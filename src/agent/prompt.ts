@@ -14,6 +14,8 @@ import { systemPrompt } from "./system.js";
 import { startTitleGeneration } from "./title.js";
 
 export const DEFAULT_MAX_STEPS = 50;
+/** A model request that fails with a retryable error is sent again this many times (the AI SDK's backoff). */
+export const MODEL_MAX_RETRIES = 1;
 
 export interface PromptInput {
   sessionID: string;
@@ -171,7 +173,7 @@ async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, m
     messages,
     tools: step.tools(),
     abortSignal: run.signal,
-    maxRetries: 1,
+    maxRetries: MODEL_MAX_RETRIES,
     onError: () => {},
   });
   try {

@@ -32,6 +32,8 @@ export async function runToolCall(
       abortSignal: run.signal,
       killSignal: run.killSignal,
       recordProcessGroup: (pgid) => rt.runs.recordProcessGroup(run, pgid),
+      // The part's tool span was opened by the `running` update above: its spawns join it.
+      ...(rt.tracing ? { spawnEnv: rt.tracing.spawnVariables(part.id) } : {}),
     });
     part.state = {
       status: "completed",

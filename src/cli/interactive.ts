@@ -126,8 +126,9 @@ export function registerInteractive(program: Command): void {
     .option("-s, --session <id>", "start the interactive prompt in this session")
     .action(
       action(async (opts: { session?: string }) => {
-        const rt = await openRuntime();
+        const rt = await openRuntime({ tracing: true });
         await interactive(rt, opts.session ? rt.store.getSession(opts.session) : undefined);
+        await rt.tracing?.shutdown();
         rt.close();
       }),
     );

@@ -74,7 +74,7 @@ export function registerRun(program: Command): void {
         const { prompt } = await import("../agent/prompt.js");
         const { renderEvents } = await import("./render.js");
         const { modelSpec, pickModelName } = await import("../provider/provider.js");
-        const rt = await openRuntime();
+        const rt = await openRuntime({ tracing: true });
         // A misconfigured model fails here, before a session is created for a run that cannot start.
         modelSpec(rt.config, pickModelName(rt.config, opts.model, rt.env), rt.env);
         const session = pickSession(rt, opts);
@@ -94,6 +94,8 @@ export function registerRun(program: Command): void {
         } else {
           reportRunEnd(result, session.id);
         }
+        // Bounded: a slow or dead collector delays the exit by at most the flush timeout, never the run.
+        await rt.tracing?.shutdown();
         rt.close();
         // Idle keep-alive sockets of the model client would hold the process open for seconds; the run is done.
         process.exit();

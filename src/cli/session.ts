@@ -67,7 +67,8 @@ export function registerSession(program: Command): void {
         }
         out.push("", "runs:");
         for (const run of rt.runs.rows(id)) {
-          const line = `  ${run.id} ${run.kind.padEnd(6)} ${time(run.started_at)} ${run.outcome ?? "running"}`;
+          const trace = run.trace_id ? ` trace ${run.trace_id}` : "";
+          const line = `  ${run.id} ${run.kind.padEnd(6)} ${time(run.started_at)} ${run.outcome ?? "running"}${trace}`;
           const abort = run.interrupt ? (JSON.parse(run.interrupt) as AbortDiagnostic) : undefined;
           const later = run.cancel_count > 0 ? ` (+${run.cancel_count} later cancel${run.cancel_count > 1 ? "s" : ""})` : "";
           out.push(abort ? `${line}: ${await abortLine(abort)}${later}` : line);

@@ -12,10 +12,11 @@ export function registerShell(program: Command): void {
     .action(
       action(async (sessionID: string, words: string[]) => {
         const { runShell } = await import("../agent/shell.js");
-        const rt = await openRuntime();
+        const rt = await openRuntime({ tracing: true });
         const unwire = wireRunSignals(rt, sessionID);
         const result = await runShell(rt, { sessionID, command: words.join(" ") });
         unwire();
+        await rt.tracing?.shutdown();
         process.stdout.write(result.output);
         rt.close();
         process.exitCode = result.outcome === "completed" ? (result.exitCode ?? 1) : outcomeExitCode(result.outcome);

@@ -16,6 +16,8 @@ export interface RunRecord {
   finish: string | null;
   attempted_input: string | null;
   cancel_count: number;
+  /** The OpenTelemetry trace of the run (null when it ran untraced). */
+  trace_id: string | null;
 }
 
 export type TitleGenerationEntry = TitleTrace & { completed_after_abort: boolean };
@@ -51,6 +53,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     finish: row.finish,
     attempted_input: row.attempted_input,
     cancel_count: row.cancel_count,
+    trace_id: row.trace_id,
   };
 }
 

@@ -64,6 +64,8 @@ const runSchema = z.strictObject({
   finish: z.string().nullable(),
   attempted_input: z.string().nullable(),
   cancel_count: z.number().int().min(0),
+  // Exports written before tracing have none; a sanitized export keeps it (an id).
+  trace_id: z.string().regex(/^[0-9a-f]{32}$/, "must be 32 lowercase hex digits").nullable().optional(),
 });
 
 const traceSchema = z.looseObject({
@@ -315,6 +317,8 @@ export function importSession(
           steps: run.steps,
           finish: run.finish,
           attempted_input: run.attempted_input,
+          // Exports older than tracing have no trace id.
+          trace_id: run.trace_id ?? null,
         });
       });
       for (const { completed_after_abort: _derived, ...stored } of doc.traces) store.insertTitleTrace(info.id, stored);

@@ -153,7 +153,7 @@ const KNOWN_KEYS = new Set([
   "recorded_at", "run_id", "message_id", "via", "via_ctx_abort", "phase", "tool_call_id", "error_message",
   "title_generation_state", "started_at", "completed_at", "success", "applied", "skipped", "user_message_id",
   "assistant_message_id", "completed_after_abort", "ended_at", "outcome", "assistant_message_ids", "steps",
-  "attempted_input", "cancel_count",
+  "attempted_input", "cancel_count", "trace_id",
 ]);
 
 /** What one sanitization has handed out, so each private value gets the same stand-in wherever it appears. */
@@ -366,6 +366,7 @@ const runRules = rules({
   assistant_message_ids: messageIDs,
   finish,
   attempted_input: redact("attempted-input"),
+  trace_id: checked("trace-id", (value) => /^[0-9a-f]{32}$/.test(value)),
 });
 const run: Field = (value, owner, ctx) => scrub(value, ownID(value, "run_id", "run", owner, ctx), runRules, "run", ctx);
 

@@ -17,6 +17,7 @@ import { renderSessionReport } from "../report/session.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, MAX_TIMEOUT_MS, type CancelMeta } from "../session/abort.js";
 import { fieldPath, firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
+import { withTraceParent, type TraceCarrier } from "../telemetry/index.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
 import { registerLoopRoutes } from "./loops.js";
@@ -66,6 +67,11 @@ async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.outpu
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new InvalidInputError(firstIssue(parsed.error, "body"));
   return parsed.data;
+}
+
+/** The caller's W3C trace context: the runs a request starts continue its trace. */
+function traceCarrier(c: Context): TraceCarrier {
+  return { traceparent: c.req.header("traceparent"), tracestate: c.req.header("tracestate") };
 }
 
 /** The HTTP interface: a thin layer over the functions the CLI uses, on one runtime shared by all sessions. */
@@ -137,7 +143,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
 
   app.post("/session/:id/message", async (c) => {
     const input = await body(c, promptBody);
-    const result = await track(prompt(rt, { sessionID: c.req.param("id"), ...input }));
+    const result = await track(withTraceParent(rt, traceCarrier(c), () => prompt(rt, { sessionID: c.req.param("id"), ...input })));
     trackTitle(result);
     return c.json(turn(result));
   });
@@ -146,7 +152,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     const input = await body(c, promptBody);
     const sessionID = c.req.param("id");
     // Checks (session, model, busy) throw here and answer with their status; past this line the run exists.
-    const started = startRun(rt, { sessionID, ...input });
+    const started = withTraceParent(rt, traceCarrier(c), () => startRun(rt, { sessionID, ...input }));
     const running = track(driveRun(rt, started));
     running.then(trackTitle, (error: unknown) =>
       log.error("prompt_async run failed", { sessionID, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
@@ -156,7 +162,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
 
   app.post("/session/:id/shell", async (c) => {
     const { command } = await body(c, shellBody);
-    return c.json(await track(runShell(rt, { sessionID: c.req.param("id"), command })));
+    return c.json(await track(withTraceParent(rt, traceCarrier(c), () => runShell(rt, { sessionID: c.req.param("id"), command }))));
   });
 
   app.post("/session/:id/abort", async (c) => {

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { createRuntime, type Runtime } from "../runtime.js";
+import { enableTracing } from "../telemetry/index.js";
 import type { CancelMeta } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
 import { createServer, type OdeServer, type ServerOptions } from "./app.js";
@@ -64,6 +65,7 @@ export async function listen(rt: Runtime, options: ListenOptions): Promise<Runni
 export async function runServe(options: { port: number; hostname: string; maxBodyBytes?: number }): Promise<void> {
   const password = process.env.ODE_SERVER_PASSWORD || undefined;
   const rt = createRuntime({ processWide: true });
+  await enableTracing(rt);
   let running: RunningServer;
   try {
     running = await listen(rt, { ...options, password });
@@ -79,6 +81,7 @@ export async function runServe(options: { port: number; hostname: string; maxBod
     setTimeout(() => process.exit(1), EXIT_GUARD_MS).unref();
     void running
       .shutdown({ source: "shutdown", via: signal, reason: `ode serve received ${signal}` })
+      .then(() => rt.tracing?.shutdown())
       .finally(() => {
         rt.close();
         process.exit(0);

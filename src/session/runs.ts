@@ -45,6 +45,7 @@ export interface RunRow {
   steps: number;
   finish: string | null;
   attempted_input: string | null;
+  trace_id: string | null;
 }
 
 /** The live state of a run in the process that owns it. */
@@ -124,9 +125,9 @@ export class Runs {
       ),
       insertAsIs: db.prepare(
         `INSERT INTO runs (id, session_id, kind, started_at, ended_at, outcome, owner_pid, owner_start, user_message_id,
-           assistant_message_ids, interrupt, cancel_count, steps, finish, attempted_input)
+           assistant_message_ids, interrupt, cancel_count, steps, finish, attempted_input, trace_id)
          VALUES (@id, @session_id, @kind, @started_at, @ended_at, @outcome, @owner_pid, 'imported', @user_message_id,
-           @assistant_message_ids, @interrupt, @cancel_count, @steps, @finish, @attempted_input)`,
+           @assistant_message_ids, @interrupt, @cancel_count, @steps, @finish, @attempted_input, @trace_id)`,
       ),
       activeRow: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? AND ended_at IS NULL`),
       get: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE id = ?`),
@@ -135,6 +136,7 @@ export class Runs {
       setUserMessage: db.prepare(`UPDATE runs SET user_message_id = ?, attempted_input = ? WHERE id = ?`),
       setAssistants: db.prepare(`UPDATE runs SET assistant_message_ids = ?, steps = ? WHERE id = ?`),
       setInterrupt: db.prepare(`UPDATE runs SET interrupt = ? WHERE id = ?`),
+      setTraceID: db.prepare(`UPDATE runs SET trace_id = ? WHERE id = ?`),
       countCancel: db.prepare(`UPDATE runs SET cancel_count = cancel_count + 1 WHERE id = ?`),
       requestCancel: db.prepare(
         `UPDATE runs SET cancel_request = ? WHERE id = ? AND ended_at IS NULL AND cancel_request IS NULL`,
@@ -195,6 +197,11 @@ export class Runs {
   setUserMessage(run: ActiveRun, messageID: string, input: string): void {
     run.userMessageID = messageID;
     this.stmt.setUserMessage.run(messageID, input, run.id);
+  }
+
+  /** Records the trace the run's spans go to (tracing on). */
+  setTraceID(runID: string, traceID: string): void {
+    this.stmt.setTraceID.run(traceID, runID);
   }
 
   addAssistantMessage(run: ActiveRun, messageID: string): void {

@@ -107,6 +107,8 @@ const MIGRATIONS: string[] = [
     start TEXT,
     PRIMARY KEY (run_id, pgid)
   );`,
+  // The OpenTelemetry trace a run's spans went to, so an export leads to the trace (null when tracing was off).
+  `ALTER TABLE runs ADD COLUMN trace_id TEXT;`,
 ];
 
 /** The SQLite result code of a failed statement (`SQLITE_CONSTRAINT_UNIQUE`, ...), or undefined for other errors. */

@@ -31,7 +31,7 @@ export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<ty
       const timeoutMs = args.timeout ?? DEFAULT_BASH_TIMEOUT_MS;
       const result = await runCommand(args.command, {
         cwd: ctx.directory,
-        env: sessionEnv(sessions, ctx.sessionID),
+        env: Object.assign(sessionEnv(sessions, ctx.sessionID), ctx.spawnEnv),
         signal: ctx.abortSignal,
         killNow: ctx.killSignal,
         onSpawn: ctx.recordProcessGroup,

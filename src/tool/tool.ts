@@ -18,6 +18,8 @@ export interface ToolContext {
   killSignal?: AbortSignal;
   /** Records a spawned process group on the run before the command runs, so crash recovery can kill it. */
   recordProcessGroup?: (pgid: number) => void;
+  /** Variables a process spawned for this call gets on top of the session's (`TRACEPARENT` when tracing is on). */
+  spawnEnv?: Record<string, string | undefined>;
 }
 
 export interface ToolResult {

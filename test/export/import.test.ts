@@ -43,6 +43,7 @@ function odeDocument(): any {
       finish: "stop",
       attempted_input: "print the session env",
       cancel_count: 0,
+      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
     };
     exported.diagnostics.loop = { runs: [run], last: run };
     return JSON.parse(JSON.stringify(exported));
