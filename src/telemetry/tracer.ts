@@ -48,23 +48,26 @@ export function carrierOf(spanContext: SpanContext): { TRACEPARENT: string; TRAC
   return { TRACEPARENT: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`, TRACESTATE: state || undefined };
 }
 
-/** Passes spans on and writes one warning in the log the first time the collector cannot take them. */
+/** One warning per tracer in the log, whichever way the collector fails first: a dead collector is no flood. */
+function warnOnce(url: string | undefined): (error: string) => void {
+  let warned = false;
+  return (error) => {
+    if (warned) return;
+    warned = true;
+    log.warn("traces could not be sent to the collector (further failures are not logged)", { url, error });
+  };
+}
+
+/** Passes spans on and reports a failed export. */
 class LoggingExporter implements SpanExporter {
-  private warned = false;
   constructor(
     private readonly inner: SpanExporter,
-    private readonly url: string,
+    private readonly warn: (error: string) => void,
   ) {}
 
   export(spans: ReadableSpan[], done: Parameters<SpanExporter["export"]>[1]): void {
     this.inner.export(spans, (result) => {
-      if (result.code !== EXPORT_SUCCESS && !this.warned) {
-        this.warned = true;
-        log.warn("traces could not be sent to the collector (further failures are not logged)", {
-          url: this.url,
-          error: result.error ? errorText(result.error) : "export failed",
-        });
-      }
+      if (result.code !== EXPORT_SUCCESS) this.warn(result.error ? errorText(result.error) : "export failed");
       done(result);
     });
   }
@@ -78,29 +81,32 @@ class LoggingExporter implements SpanExporter {
   }
 }
 
-function otlpExporter(otlp: NonNullable<TracingConfig["otlp"]>): SpanExporter {
+function otlpExporter(otlp: NonNullable<TracingConfig["otlp"]>, warn: (error: string) => void): SpanExporter {
   const options = { url: otlp.url, headers: otlp.headers, ...(otlp.timeoutMs ? { timeoutMillis: otlp.timeoutMs } : {}) };
   const Exporter = otlp.protocol === "http/json" ? JsonExporter : ProtobufExporter;
-  return new LoggingExporter(new Exporter(options), otlp.url);
+  return new LoggingExporter(new Exporter(options), warn);
 }
 
-/** Resolves when `work` settles or `ms` have passed, whichever is first; never rejects, never holds the process. */
-function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+/** Resolves when `work` settles (true) or `ms` have passed (false), whichever is first; never holds the process. */
+function bounded(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
     timer.unref();
   });
-  return Promise.race([work.then(
-    () => {},
-    () => {},
-  ), timeout]).finally(() => clearTimeout(timer));
+  const settled = work.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Builds the tracer provider `config` describes and starts turning `rt`'s events into spans. */
 export function startTracing(rt: Runtime, config: TracingConfig): Tracing {
+  const warn = warnOnce(config.otlp?.url);
   const processors: SpanProcessor[] = [];
-  if (config.otlp) processors.push(new BatchSpanProcessor(otlpExporter(config.otlp)));
+  const exporter = config.otlp ? otlpExporter(config.otlp, warn) : undefined;
+  if (exporter) processors.push(new BatchSpanProcessor(exporter));
   if (config.console) processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
   const resource = defaultResource().merge(
     resourceFromAttributes({ ...config.resourceAttributes, "service.name": config.serviceName, "service.version": VERSION }),
@@ -108,7 +114,12 @@ export function startTracing(rt: Runtime, config: TracingConfig): Tracing {
   // A provider of ode's own, never registered globally: a library runtime leaves the process's tracing alone.
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors });
   for (const warning of config.warnings) log.warn(`tracing: ${warning}`);
-  const flush = () => bounded(provider.forceFlush(), FLUSH_TIMEOUT_MS);
+  const settle = async (work: Promise<unknown>) => {
+    if (!(await bounded(work, FLUSH_TIMEOUT_MS))) warn(`no answer within ${FLUSH_TIMEOUT_MS} ms: the spans not yet sent are dropped`);
+  };
+  // The processor hands its spans to the exporter; the exporter's own flush waits for the requests in flight
+  // (one an earlier flush started, after an abort, included).
+  const flush = () => settle(provider.forceFlush().then(() => exporter?.forceFlush?.()));
   const book = new SpanBook(rt, provider.getTracer("ode", VERSION), {
     captureContent: config.captureContent,
     defaultParent: parentContext({ traceparent: rt.env.TRACEPARENT, tracestate: rt.env.TRACESTATE }),
@@ -130,7 +141,7 @@ export function startTracing(rt: Runtime, config: TracingConfig): Tracing {
       (closed ??= (async () => {
         unsubscribe();
         book.endAll();
-        await bounded(provider.shutdown(), FLUSH_TIMEOUT_MS);
+        await settle(provider.shutdown());
       })()),
   };
 }
