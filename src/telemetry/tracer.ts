@@ -1,28 +1,22 @@
 import { createTraceState, isSpanContextValid, ROOT_CONTEXT, trace, type Context, type SpanContext } from "@opentelemetry/api";
-import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
-import { errorText } from "../session/errors.js";
 import { VERSION } from "../version.js";
 import type { TracingConfig } from "./config.js";
+import { bounded, Collector, otlpExporter, warnOnce } from "./export.js";
 import type { TraceCarrier, Tracing } from "./index.js";
 import { SpanBook } from "./spans.js";
 
 /** How long a flush may hold up an exit (normal end, abort, SIGTERM) when the collector is slow or gone. */
 export const FLUSH_TIMEOUT_MS = 2000;
-/** `ExportResultCode.SUCCESS` of `@opentelemetry/core`, which ode does not depend on directly. */
-const EXPORT_SUCCESS = 0;
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 
@@ -48,64 +42,12 @@ export function carrierOf(spanContext: SpanContext): { TRACEPARENT: string; TRAC
   return { TRACEPARENT: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`, TRACESTATE: state || undefined };
 }
 
-/** One warning per tracer in the log, whichever way the collector fails first: a dead collector is no flood. */
-function warnOnce(url: string | undefined): (error: string) => void {
-  let warned = false;
-  return (error) => {
-    if (warned) return;
-    warned = true;
-    log.warn("traces could not be sent to the collector (further failures are not logged)", { url, error });
-  };
-}
-
-/** Passes spans on and reports a failed export. */
-class LoggingExporter implements SpanExporter {
-  constructor(
-    private readonly inner: SpanExporter,
-    private readonly warn: (error: string) => void,
-  ) {}
-
-  export(spans: ReadableSpan[], done: Parameters<SpanExporter["export"]>[1]): void {
-    this.inner.export(spans, (result) => {
-      if (result.code !== EXPORT_SUCCESS) this.warn(result.error ? errorText(result.error) : "export failed");
-      done(result);
-    });
-  }
-
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
-}
-
-function otlpExporter(otlp: NonNullable<TracingConfig["otlp"]>, warn: (error: string) => void): SpanExporter {
-  const options = { url: otlp.url, headers: otlp.headers, ...(otlp.timeoutMs ? { timeoutMillis: otlp.timeoutMs } : {}) };
-  const Exporter = otlp.protocol === "http/json" ? JsonExporter : ProtobufExporter;
-  return new LoggingExporter(new Exporter(options), warn);
-}
-
-/** Resolves when `work` settles (true) or `ms` have passed (false), whichever is first; never holds the process. */
-function bounded(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-  });
-  const settled = work.then(
-    () => true,
-    () => true,
-  );
-  return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Builds the tracer provider `config` describes and starts turning `rt`'s events into spans. */
 export function startTracing(rt: Runtime, config: TracingConfig): Tracing {
   const warn = warnOnce(config.otlp?.url);
+  const collector = new Collector();
   const processors: SpanProcessor[] = [];
-  const exporter = config.otlp ? otlpExporter(config.otlp, warn) : undefined;
+  const exporter = config.otlp ? otlpExporter(config.otlp, collector, warn) : undefined;
   if (exporter) processors.push(new BatchSpanProcessor(exporter));
   if (config.console) processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
   const resource = defaultResource().merge(
@@ -114,8 +56,11 @@ export function startTracing(rt: Runtime, config: TracingConfig): Tracing {
   // A provider of ode's own, never registered globally: a library runtime leaves the process's tracing alone.
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors });
   for (const warning of config.warnings) log.warn(`tracing: ${warning}`);
+  // A collector that refuses connections is not waited for: the exporter would retry it for seconds.
   const settle = async (work: Promise<unknown>) => {
-    if (!(await bounded(work, FLUSH_TIMEOUT_MS))) warn(`no answer within ${FLUSH_TIMEOUT_MS} ms: the spans not yet sent are dropped`);
+    const outcome = await bounded(work, FLUSH_TIMEOUT_MS, collector.unreachable());
+    if (outcome === "timeout") warn(`no answer within ${FLUSH_TIMEOUT_MS} ms: the spans not yet sent are dropped`);
+    if (outcome === "aborted") warn(`the collector is unreachable (${collector.lastError}): the spans not yet sent are dropped`);
   };
   // The processor hands its spans to the exporter; the exporter's own flush waits for the requests in flight
   // (one an earlier flush started, after an abort, included).
