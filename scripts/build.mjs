@@ -26,6 +26,10 @@ await build({
   target: "node20",
   format: "esm",
   external: ["better-sqlite3"],
+  // Packages without an `exports` map are bundled from their ES module build when they have one (in this tree,
+  // only the OpenTelemetry SDK packages): esbuild can then drop the logs and metrics code the trace exporter
+  // pulls in but never runs (the tracing chunk: 690 KB as CommonJS, 150 KB as ES modules).
+  mainFields: ["module", "main"],
   sourcemap: true,
   // Bundled CommonJS dependencies call require(); an ES module has none of its own.
   banner: { js: '#!/usr/bin/env node\nimport { createRequire as __odeCreateRequire } from "node:module";\nconst require = __odeCreateRequire(import.meta.url);' },
