@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeProject, mockConfig, runOde, startModel, type Project } from "../support/ode.js";
+import { collect, makeProject, mockConfig, runOde, startModel, startOde, waitFor, type Project } from "../support/ode.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
 
 let receiver: OtlpReceiver | undefined;
@@ -87,6 +87,24 @@ describe.each(["http/protobuf", "http/json"])("ode run traced over OTLP %s", (pr
     const sanitized = JSON.parse((await runOde(project, ["export", sessionID, "--sanitize"])).stdout);
     expect(sanitized.diagnostics.loop.runs[0].trace_id).toBe(inbound.trace);
     expect((await runOde(project, ["session", "show", sessionID])).stdout).toContain(`trace ${inbound.trace}`);
+  });
+});
+
+describe("ode run traced and stopped with SIGTERM", () => {
+  it("flushes the aborted run's spans before it exits", async () => {
+    receiver = await startOtlpReceiver();
+    const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "touch started; sleep 30" } }] }]);
+    const project = untracedProject(mockConfig(model.baseURL));
+    const child = startOde(project, ["run", "--title", "t", "wait"], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+    child.stdin!.end();
+    const result = collect(child);
+    await waitFor(() => fs.existsSync(path.join(project.dir, "started")));
+    child.kill("SIGTERM");
+    expect((await result).code).toBe(130);
+    const run = only(receiver.spans, "invoke_agent ode");
+    expect(run.status.code).toBe(2);
+    expect(run.events.find((e) => e.name === "ode.abort")?.attributes).toMatchObject({ "ode.abort.source": "shutdown", "ode.abort.via": "SIGTERM" });
+    expect(only(receiver.spans, "execute_tool bash").attributes["error.type"]).toBe("aborted");
   });
 });
 
