@@ -1,32 +1,14 @@
 // Issue 7: `ode export` of a 10,000-message / 50,000-part session (made with `ode import`), plain and sanitized,
 // wall time and peak memory of the built CLI, and how the time grows from 1k to 10k messages.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { median, report } from "./stats.js";
+import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
 
 const ODE = path.resolve("dist/ode.js");
 const RUNS = 5;
-
-/** Runs the CLI under /usr/bin/time when present for its peak RSS; else reports only the wall time. */
-function timedRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; rssKiB?: number }> {
-  const useTime = fs.existsSync("/usr/bin/time");
-  const cmd = useTime ? "/usr/bin/time" : process.execPath;
-  const argv = useTime ? ["-f", "%M", process.execPath, ODE, ...args] : [ODE, ...args];
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(cmd, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      if (code !== 0) return reject(new Error(`exit ${code}: ${stderr}`));
-      resolve({ ms, rssKiB: useTime ? Number(stderr.trim().split("\n").at(-1)) : undefined });
-    });
-  });
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-export-"));
 const env = { ...process.env, ODE_DATA_DIR: path.join(dir, "data") };
@@ -45,7 +27,7 @@ for (const [size, turns] of Object.entries(sizes) as Array<[keyof typeof sizes, 
 async function exportRuns(size: keyof typeof sizes, extra: string[] = []) {
   const out = path.join(dir, "out.json");
   const runs: Array<{ ms: number; rssKiB?: number }> = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await timedRun(["export", ids[size], "-o", out, ...extra], env));
+  for (let i = 0; i < RUNS; i++) runs.push(await timedRun([ODE, "export", ids[size], "-o", out, ...extra], env));
   return { ms: median(runs.map((r) => r.ms)), rssMiB: runs[0]!.rssKiB === undefined ? undefined : Math.max(...runs.map((r) => r.rssKiB! / 1024)), bytes: fs.statSync(out).size };
 }
 

@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+
 export function median(values: number[]): number {
   return percentile(values, 50);
 }
@@ -11,4 +14,22 @@ export function percentile(values: number[], p: number): number {
 export function report(name: string, value: number, unit: string, target?: string): void {
   const shown = Number.isInteger(value) ? String(value) : value.toFixed(unit === "ratio" ? 3 : 1);
   console.log(`${name.padEnd(58)} ${shown.padStart(10)} ${unit}${target ? `   (target ${target})` : ""}`);
+}
+
+/** Runs `node ARGS` under /usr/bin/time when present for its peak RSS; else reports only the wall time. */
+export function timedRun(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ ms: number; rssKiB?: number }> {
+  const useTime = fs.existsSync("/usr/bin/time");
+  const cmd = useTime ? "/usr/bin/time" : process.execPath;
+  const argv = useTime ? ["-f", "%M", process.execPath, ...args] : args;
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { env, cwd, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code !== 0) return reject(new Error(`exit ${code}: ${stderr}`));
+      resolve({ ms, rssKiB: useTime ? Number(stderr.trim().split("\n").at(-1)) : undefined });
+    });
+  });
 }
