@@ -101,12 +101,13 @@ export function registerLoop(program: Command): void {
       const format = checkFormat(opts.format);
       const { loopSpec } = await import("../loop/spec.js");
       const { startLoop } = await import("../loop/run-loop.js");
-      const rt = await openRuntime();
+      const rt = await openRuntime({ tracing: true });
       const spec = loopSpec({ ...optionsInput(opts), ...(words.length ? { prompt: words.join(" ") } : {}) }, rt.directory);
       const { modelSpec, pickModelName } = await import("../provider/provider.js");
       // A misconfigured model fails here, before the loop row and its first session are written.
       modelSpec(rt.config, pickModelName(rt.config, spec.model, rt.env), rt.env);
       const code = await runInForeground(rt, () => startLoop(rt, spec), format);
+      await rt.tracing?.shutdown();
       rt.close();
       process.exit(code);
     }),
@@ -160,9 +161,10 @@ export function registerLoop(program: Command): void {
       const format = checkFormat(opts.format);
       const { resumeSpec } = await import("../loop/spec.js");
       const { startLoop } = await import("../loop/run-loop.js");
-      const rt = await openRuntime();
+      const rt = await openRuntime({ tracing: true });
       const spec = resumeSpec(rt.loops.get(id), optionsInput(opts), rt.directory);
       const code = await runInForeground(rt, () => startLoop(rt, spec, { resume: id }), format);
+      await rt.tracing?.shutdown();
       rt.close();
       process.exit(code);
     }),

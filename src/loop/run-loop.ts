@@ -5,6 +5,7 @@ import { ConfigError, errorText, InvalidInputError } from "../session/errors.js"
 import type { AssistantMessage, MessageError } from "../session/schema.js";
 import { sessionEnv } from "../shell/env.js";
 import { runCommand } from "../shell/spawn.js";
+import { withLoopIteration } from "../telemetry/index.js";
 import { usageLimit } from "./limits.js";
 import { loopExitCode, type IterationEnd, type IterationRecord, type LoopRecord, type LoopStopReason, type StopDetail } from "./loops.js";
 import { changedPaths, treeState } from "./progress.js";
@@ -170,7 +171,10 @@ class LoopDriver {
     const end: IterationEnd = { outcome: "error", abort: null, error: null, promise: null, until_exit: null, until_output: null, tokens: 0, files_changed: null };
     let timer: NodeJS.Timeout | undefined;
     try {
-      const started = startRun(rt, { sessionID: session.id, text: iterationPrompt(spec), ...(spec.model ? { model: spec.model } : {}) });
+      // Traced, the run's span is a child of the loop's, tagged with the iteration.
+      const started = withLoopIteration(rt, loop.id, n, () =>
+        startRun(rt, { sessionID: session.id, text: iterationPrompt(spec), ...(spec.model ? { model: spec.model } : {}) }),
+      );
       rt.loops.setIterationRun(loop.id, n, started.run.id);
       rt.events.emit("loop.iteration.started", session.id, { loopID: loop.id, iteration: n, runID: started.run.id });
       // A stop that came while the run was being opened lands on it now.

@@ -17,7 +17,7 @@ import { renderSessionReport } from "../report/session.js";
 import type { Runtime } from "../runtime.js";
 import { cancelMetaSchema, MAX_TIMEOUT_MS, type CancelMeta } from "../session/abort.js";
 import { fieldPath, firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
-import { withTraceParent, type TraceCarrier } from "../telemetry/index.js";
+import { headerCarrier, withTraceParent, type TraceCarrier } from "../telemetry/index.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
 import { registerLoopRoutes } from "./loops.js";
@@ -71,7 +71,7 @@ async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.outpu
 
 /** The caller's W3C trace context: the runs a request starts continue its trace. */
 function traceCarrier(c: Context): TraceCarrier {
-  return { traceparent: c.req.header("traceparent"), tracestate: c.req.header("tracestate") };
+  return headerCarrier((name) => c.req.header(name));
 }
 
 /** The HTTP interface: a thin layer over the functions the CLI uses, on one runtime shared by all sessions. */

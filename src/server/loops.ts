@@ -8,6 +8,7 @@ import { modelSpec, pickModelName } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import type { CancelMeta } from "../session/abort.js";
 import { errorText } from "../session/errors.js";
+import { headerCarrier, withTraceParent } from "../telemetry/index.js";
 
 const count = z.union([z.string(), z.number()]);
 const loopBody = z.strictObject({
@@ -48,7 +49,7 @@ export function registerLoopRoutes(
     const input = await body(c, loopBody);
     const spec = loopSpec(input, rt.directory);
     modelSpec(rt.config, pickModelName(rt.config, spec.model, rt.env), rt.env);
-    const handle = startLoop(rt, spec);
+    const handle = withTraceParent(rt, headerCarrier((name) => c.req.header(name)), () => startLoop(rt, spec));
     running.set(handle.loop.id, handle);
     void track(handle.done)
       .catch((error: unknown) => log.error("loop failed", { loopID: handle.loop.id, error: errorText(error) }))

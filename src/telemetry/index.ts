@@ -9,13 +9,6 @@ export interface TraceCarrier {
   tracestate?: string;
 }
 
-/** A loop's span: the runs of its iterations are its children. */
-export interface WorkflowSpan {
-  /** Runs started while `fn` runs (synchronously, as `startRun` does) belong to this loop and iteration. */
-  iteration<T>(iteration: number, fn: () => T): T;
-  end(result: { stopReason: string; aborted?: boolean }): void;
-}
-
 /**
  * What the runtime asks of tracing at its few hook points; everything else is read from `rt.events`. Present on
  * a runtime only when the `OTEL_*` variables turn tracing on (`enableTracing`).
@@ -25,7 +18,8 @@ export interface Tracing {
   spawnVariables(partID: string): Record<string, string | undefined>;
   /** Runs started while `fn` runs (synchronously) are children of `parent` instead of the process's own parent. */
   withParent<T>(parent: TraceCarrier, fn: () => T): T;
-  startWorkflow(loopID: string): WorkflowSpan;
+  /** Runs started while `fn` runs (synchronously) are this loop iteration's, under the loop's span. */
+  withLoopIteration<T>(loopID: string, iteration: number, fn: () => T): T;
   /** Sends the spans ended so far; resolves within a bounded time whatever the collector does. */
   flush(): Promise<void>;
   /** Ends what is still open, sends everything (bounded) and stops listening to the runtime. */
@@ -49,11 +43,17 @@ export async function enableTracing(rt: Runtime): Promise<Tracing | undefined> {
   return rt.tracing;
 }
 
-const UNTRACED_WORKFLOW: WorkflowSpan = { iteration: (_iteration, fn) => fn(), end: () => {} };
+/**
+ * A loop iteration's run: wrap its `startRun` so the run's span is a child of the loop's `invoke_workflow` span
+ * (which `loop.started` and `loop.finished` open and close) and carries the loop id and iteration number.
+ */
+export function withLoopIteration<T>(rt: Runtime, loopID: string, iteration: number, fn: () => T): T {
+  return rt.tracing ? rt.tracing.withLoopIteration(loopID, iteration, fn) : fn();
+}
 
-/** The loop's span, or a stand-in that does nothing when tracing is off, so the loop needs no checks. */
-export function startWorkflowSpan(rt: Runtime, loopID: string): WorkflowSpan {
-  return rt.tracing?.startWorkflow(loopID) ?? UNTRACED_WORKFLOW;
+/** The W3C trace context of an HTTP request, read through `header` (a server framework's header getter). */
+export function headerCarrier(header: (name: string) => string | undefined): TraceCarrier {
+  return { traceparent: header("traceparent"), tracestate: header("tracestate") };
 }
 
 /** A server route's request: the runs it starts continue the caller's trace (`traceparent` header). */

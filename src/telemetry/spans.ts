@@ -8,7 +8,8 @@ import { cancelVias, type AbortDiagnostic } from "../session/abort.js";
 import { errorText } from "../session/errors.js";
 import type { RunKind, RunOutcome } from "../session/runs.js";
 import type { AssistantMessage, MessageInfo, Part, ToolPart } from "../session/schema.js";
-import type { TraceCarrier, WorkflowSpan } from "./index.js";
+import type { LoopStopReason } from "../loop/loops.js";
+import type { TraceCarrier } from "./index.js";
 
 export interface SpanBookOptions {
   captureContent: boolean;
@@ -58,6 +59,7 @@ export class SpanBook {
   private readonly chats = new Map<string, ChatEntry>();
   private readonly tools = new Map<string, ToolEntry>();
   private readonly titleParents = new Map<string, Context>();
+  private readonly loops = new Map<string, { span: Span; context: Context }>();
   private pending?: { parent?: Context; loop?: { id: string; iteration: number } };
 
   constructor(
@@ -95,6 +97,12 @@ export class SpanBook {
       case "session.title.generated":
         this.titleGenerated(event.sessionID, event.properties.trace);
         break;
+      case "loop.started":
+        this.loopStarted(event.properties.loopID, event.properties.name, event.properties.resumed);
+        break;
+      case "loop.finished":
+        this.loopFinished(event.properties.loopID, event.properties.stop_reason, event.properties.iterations);
+        break;
       default:
         break;
     }
@@ -119,21 +127,30 @@ export class SpanBook {
     }
   }
 
-  startWorkflow(loopID: string): WorkflowSpan {
-    const span = this.tracer.startSpan(
-      "invoke_workflow",
-      { attributes: { "gen_ai.operation.name": "invoke_workflow", "ode.loop.id": loopID } },
-      this.parent(),
-    );
-    const context = trace.setSpan(this.parent() ?? ROOT_CONTEXT, span);
-    return {
-      iteration: (iteration, fn) => this.within({ parent: context, loop: { id: loopID, iteration } }, fn),
-      end: ({ stopReason, aborted }) => {
-        span.setAttribute("ode.loop.stop_reason", stopReason);
-        if (aborted) span.setStatus({ code: SpanStatusCode.ERROR }).setAttribute("error.type", "aborted");
-        span.end();
-      },
-    };
+  withLoopIteration<T>(loopID: string, iteration: number, fn: () => T): T {
+    const loop = this.loops.get(loopID);
+    return loop ? this.within({ parent: loop.context, loop: { id: loopID, iteration } }, fn) : fn();
+  }
+
+  private loopStarted(loopID: string, name: string, resumed: boolean): void {
+    const attributes: Attributes = { "gen_ai.operation.name": "invoke_workflow", "ode.loop.id": loopID, "ode.loop.resumed": resumed };
+    // The name defaults to the prompt's first words.
+    if (this.options.captureContent) attributes["ode.loop.name"] = name;
+    const span = this.tracer.startSpan("invoke_workflow", { attributes }, this.parent());
+    this.loops.set(loopID, { span, context: trace.setSpan(this.parent() ?? ROOT_CONTEXT, span) });
+  }
+
+  private loopFinished(loopID: string, stopReason: LoopStopReason, iterations: number): void {
+    const loop = this.loops.get(loopID);
+    if (!loop) return;
+    this.loops.delete(loopID);
+    loop.span.setAttributes({ "ode.loop.stop_reason": stopReason, "ode.loop.iterations": iterations });
+    // A loop that stopped on a limit did what it was asked; these stops are failures.
+    if (stopReason === "aborted" || stopReason === "failures" || stopReason === "usage_limit" || stopReason === "no_progress") {
+      loop.span.setAttribute("error.type", stopReason);
+      loop.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    loop.span.end();
   }
 
   private parent(): Context | undefined {
@@ -370,7 +387,10 @@ export class SpanBook {
 
   /** Ends every span still open (the process is going away): nothing half-open is lost. */
   endAll(): void {
-    for (const open of [...this.tools.values(), ...this.chats.values(), ...this.runs.values()]) if (open.span.isRecording()) open.span.end();
+    for (const open of [...this.tools.values(), ...this.chats.values(), ...this.runs.values(), ...this.loops.values()]) {
+      if (open.span.isRecording()) open.span.end();
+    }
+    this.loops.clear();
     this.tools.clear();
     this.chats.clear();
     this.runs.clear();

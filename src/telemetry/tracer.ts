@@ -80,7 +80,7 @@ export function startTracing(rt: Runtime, config: TracingConfig): Tracing {
       return spanContext ? carrierOf(spanContext) : {};
     },
     withParent: (parent, fn) => book.withParent(parent, fn),
-    startWorkflow: (loopID) => book.startWorkflow(loopID),
+    withLoopIteration: (loopID, iteration, fn) => book.withLoopIteration(loopID, iteration, fn),
     flush,
     shutdown: () =>
       (closed ??= (async () => {

@@ -90,6 +90,31 @@ describe.each(["http/protobuf", "http/json"])("ode run traced over OTLP %s", (pr
   });
 });
 
+describe("ode loop traced", () => {
+  it("puts each iteration's run under the loop's invoke_workflow span, itself under an inbound TRACEPARENT", async () => {
+    receiver = await startOtlpReceiver();
+    const model = await startModel([{ text: "one" }, { text: "two" }]);
+    const project = untracedProject(mockConfig(model.baseURL));
+    const inbound = { trace: "5bf92f3577b34da6a3ce929d0e0e4736", span: "10f067aa0ba902b7" };
+    const result = await runOde(project, ["loop", "go on", "--max-iterations", "2"], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, TRACEPARENT: `00-${inbound.trace}-${inbound.span}-01` },
+    });
+    expect(result.code, result.stderr).toBe(4);
+    const loop = only(receiver.spans, "invoke_workflow");
+    expect(loop).toMatchObject({ traceId: inbound.trace, parentSpanId: inbound.span });
+    expect(loop.attributes).toMatchObject({ "ode.loop.stop_reason": "max_iterations", "ode.loop.iterations": 2 });
+    expect(loop.attributes["ode.loop.id"]).toMatch(/^lop_/);
+    expect(loop.status.code).not.toBe(2);
+    const runs = byName(receiver.spans, "invoke_agent ode");
+    expect(runs.map((r) => [r.parentSpanId, r.traceId, r.attributes["ode.loop.id"], r.attributes["ode.loop.iteration"]]).sort()).toEqual([
+      [loop.spanId, inbound.trace, loop.attributes["ode.loop.id"], 1],
+      [loop.spanId, inbound.trace, loop.attributes["ode.loop.id"], 2],
+    ]);
+    // Each iteration is its own session.
+    expect(new Set(runs.map((r) => r.attributes["gen_ai.conversation.id"])).size).toBe(2);
+  });
+});
+
 describe("ode run traced and stopped with SIGTERM", () => {
   it("flushes the aborted run's spans before it exits", async () => {
     receiver = await startOtlpReceiver();

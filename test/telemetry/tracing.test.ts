@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { driveRun, prompt, startRun } from "../../src/agent/prompt.js";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
 import { listen } from "../../src/server/serve.js";
-import { enableTracing, startWorkflowSpan } from "../../src/telemetry/index.js";
+import { enableTracing } from "../../src/telemetry/index.js";
 import { FLUSH_TIMEOUT_MS } from "../../src/telemetry/tracer.js";
 import { listenOnLoopback } from "../support/loopback.js";
 import { makeProject, scriptedConfig, type Project } from "../support/ode.js";
@@ -165,39 +165,6 @@ describe("trace context in", () => {
     expect(shell.output).toBe(`00-${trace}-${shellSpan!.spanId}-01`);
     const [run] = named(otlp.spans, "invoke_agent ode");
     expect(run).toMatchObject({ traceId: trace, parentSpanId: "c7ad6b7169203332" });
-  });
-});
-
-describe("loops", () => {
-  it("puts each iteration's run under the loop's invoke_workflow span", async () => {
-    const otlp = await receiver();
-    const { rt } = await tracedRuntime(scriptedConfig({ steps: [{ text: "iteration done" }] }), { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint });
-    const workflow = startWorkflowSpan(rt, "lop_20f7db0bf0007MvUNMN5Wo");
-    for (const iteration of [1, 2]) {
-      const session = rt.store.createSession({ directory: rt.directory, title: `iteration ${iteration}` });
-      const started = workflow.iteration(iteration, () => startRun(rt, { sessionID: session.id, text: "go" }));
-      expect((await driveRun(rt, started)).outcome).toBe("completed");
-    }
-    workflow.end({ stopReason: "completed" });
-    await rt.tracing!.flush();
-
-    const [loop] = named(otlp.spans, "invoke_workflow");
-    expect(loop).toMatchObject({ parentSpanId: "", attributes: { "ode.loop.id": "lop_20f7db0bf0007MvUNMN5Wo", "ode.loop.stop_reason": "completed" } });
-    const runs = named(otlp.spans, "invoke_agent ode");
-    expect(runs.map((r) => [r.parentSpanId, r.traceId, r.attributes["ode.loop.iteration"]])).toEqual([
-      [loop!.spanId, loop!.traceId, 1],
-      [loop!.spanId, loop!.traceId, 2],
-    ]);
-  });
-
-  it("runs the iteration untraced when tracing is off", async () => {
-    const project = makeProject(scriptedConfig({ steps: [{ text: "x" }] }));
-    const rt = createRuntime({ directory: project.dir, dataDir: project.dataDir, env: {} });
-    cleanups.push(() => rt.close());
-    expect(await enableTracing(rt)).toBeUndefined();
-    const workflow = startWorkflowSpan(rt, "lop_x");
-    expect(workflow.iteration(1, () => 42)).toBe(42);
-    workflow.end({ stopReason: "completed" });
   });
 });
 
