@@ -6,7 +6,7 @@ import { listen } from "../../src/server/serve.js";
 import { enableTracing } from "../../src/telemetry/index.js";
 import { FLUSH_TIMEOUT_MS } from "../../src/telemetry/tracer.js";
 import { listenOnLoopback } from "../support/loopback.js";
-import { makeProject, scriptedConfig, type Project } from "../support/ode.js";
+import { makeProject, mockConfig, scriptedConfig, startModel, type Project } from "../support/ode.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -86,6 +86,39 @@ describe("aborts on spans", () => {
     const [chat] = named(otlp.spans, "chat scripted");
     expect(chat!.parentSpanId).toBe(run!.spanId);
     expect(tool!.parentSpanId).toBe(chat!.spanId);
+  });
+});
+
+describe("model steps", () => {
+  it("mark a step cut by an abort as aborted", async () => {
+    const otlp = await receiver();
+    const { rt } = await tracedRuntime(scriptedConfig({ steps: [{ delay_ms: 30_000, text: "late" }] }), { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint });
+    const session = rt.store.createSession({ directory: rt.directory, title: "steps" });
+    const started = startRun(rt, { sessionID: session.id, text: "wait" });
+    const stepStarted = new Promise<void>((resolve) => {
+      const stop = rt.events.subscribe((e) => e.type === "message.updated" && e.properties.info.role === "assistant" && (stop(), resolve()));
+    });
+    const done = driveRun(rt, started);
+    await stepStarted;
+    rt.runs.cancel(session.id, { source: "user", via: "esc" });
+    expect((await done).outcome).toBe("aborted");
+    await rt.tracing!.flush();
+    const [cut] = named(otlp.spans, "chat scripted");
+    expect(cut).toMatchObject({ status: { code: 2 }, attributes: { "error.type": "aborted" } });
+    expect(cut!.events.find((e) => e.name === "ode.abort")?.attributes).toMatchObject({ "ode.abort.phase": "model", "ode.abort.via": "esc" });
+  });
+
+  it("record the HTTP status and the retry of a failed request", async () => {
+    const otlp = await receiver();
+    const model = await startModel([{ status: 503 }, { status: 503 }]);
+    const { rt } = await tracedRuntime(mockConfig(model.baseURL), { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint });
+    const session = rt.store.createSession({ directory: rt.directory, title: "steps" });
+    expect((await prompt(rt, { sessionID: session.id, text: "fail" })).outcome).toBe("error");
+    await rt.tracing!.flush();
+    expect(model.turnRequests()).toHaveLength(2);
+    const [failed] = named(otlp.spans, "chat test-model");
+    expect(failed).toMatchObject({ status: { code: 2 }, attributes: { "error.type": "503", "http.response.status_code": 503, "ode.retries": 1 } });
+    expect(named(otlp.spans, "invoke_agent ode")[0]).toMatchObject({ status: { code: 2 }, attributes: { "error.type": "503", "ode.run.outcome": "error" } });
   });
 });
 
