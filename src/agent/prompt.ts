@@ -87,7 +87,7 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
     input.timeoutMs === undefined
       ? undefined
       : setTimeout(
-          () => rt.runs.cancel(session.id, { source: "timeout", reason: `run timeout of ${input.timeoutMs} ms`, via: "timeout" }),
+          () => rt.runs.cancel(session.id, { source: "timeout", reason: `timeout after ${input.timeoutMs} ms`, via: "timeout" }),
           input.timeoutMs,
         );
   return { run, session, user, spec, text: input.text, ...(timer ? { timer } : {}) };

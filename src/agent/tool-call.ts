@@ -32,6 +32,8 @@ export async function runToolCall(
       abortSignal: run.signal,
       killSignal: run.killSignal,
       recordProcessGroup: (pgid) => rt.runs.recordProcessGroup(run, pgid),
+      onOutput: (chunk) =>
+        rt.events.emit("message.part.output", part.sessionID, { messageID: part.messageID, partID: part.id, callID: part.callID, chunk }),
     });
     part.state = {
       status: "completed",

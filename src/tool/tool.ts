@@ -18,6 +18,8 @@ export interface ToolContext {
   killSignal?: AbortSignal;
   /** Records a spawned process group on the run before the command runs, so crash recovery can kill it. */
   recordProcessGroup?: (pgid: number) => void;
+  /** Receives a running command's output as it arrives, for live progress displays. */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface ToolResult {
