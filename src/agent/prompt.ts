@@ -10,6 +10,7 @@ import { toMessageError } from "./errors.js";
 import { toModelMessages } from "./history.js";
 import { newAssistantMessage, recordUserMessage } from "./messages.js";
 import { handleStreamPart, Step } from "./step.js";
+import { loadInstructions } from "./instructions.js";
 import { systemPrompt } from "./system.js";
 import { startTitleGeneration } from "./title.js";
 
@@ -46,6 +47,8 @@ export interface StartedRun {
   user: UserMessage;
   spec: ModelSpec;
   text: string;
+  /** The system prompt, with the project instructions read when the run started. */
+  system: string;
   timer?: NodeJS.Timeout;
 }
 
@@ -68,6 +71,7 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
   if (problem) throw new InvalidInputError(`timeoutMs ${problem}`);
   const session = rt.store.getSession(input.sessionID);
   const spec = modelSpec(rt.config, pickModelName(rt.config, input.model, rt.env), rt.env);
+  const instructions = loadInstructions(session.directory, rt.env);
   const run = rt.runs.start(session.id, "prompt");
   const user: UserMessage = {
     id: newId("msg"),
@@ -76,6 +80,8 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
     time: { created: Date.now() },
     agent: "build",
     model: { providerID: spec.providerID, modelID: spec.modelID },
+    // Which instruction files this turn's system prompt was built from; the export lists them.
+    ...(instructions.files.length ? { instructions: instructions.files } : {}),
   };
   try {
     rt.store.transaction(() => recordUserMessage(rt, run, user, input.text, input.text));
@@ -90,7 +96,8 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
           () => rt.runs.cancel(session.id, { source: "timeout", reason: `timeout after ${input.timeoutMs} ms`, via: "timeout" }),
           input.timeoutMs,
         );
-  return { run, session, user, spec, text: input.text, ...(timer ? { timer } : {}) };
+  const system = systemPrompt(session.directory, instructions.text);
+  return { run, session, user, spec, text: input.text, system, ...(timer ? { timer } : {}) };
 }
 
 /**
@@ -167,7 +174,7 @@ async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, m
   const step = new Step(rt, run, message);
   const result = streamText({
     model: model.language,
-    system: systemPrompt(session.directory),
+    system: started.system,
     messages,
     tools: step.tools(),
     abortSignal: run.signal,

@@ -18,6 +18,8 @@ export interface RuntimeInfo {
   locale: string;
   timezone: string;
   models: string[];
+  /** The instruction files (AGENTS.md, CLAUDE.md) the session's system prompts were built from. */
+  instructions: string[];
   stats: { messages: number; parts: number; tool_calls: number; runs: number; aborts: number };
 }
 
@@ -42,13 +44,17 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
   const traces = rt.store.titleTraces<TitleTrace>(sessionID);
 
   const models = new Set<string>();
+  const instructions = new Set<string>();
   const messageAborts: MessageAbort[] = [];
   let parts = 0;
   let toolCalls = 0;
   for (const { info: message, parts: list } of messages) {
     parts += list.length;
     for (const part of list) if (part.type === "tool") toolCalls++;
-    if (message.role === "user" && message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
+    if (message.role === "user") {
+      if (message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
+      if (Array.isArray(message.instructions)) for (const file of message.instructions) instructions.add(String(file));
+    }
     const found = messageAbortOf(message);
     if (found) messageAborts.push(found);
   }
@@ -70,6 +76,7 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
       locale,
       timezone: timeZone,
       models: [...models],
+      instructions: [...instructions],
       stats: {
         messages: messages.length,
         parts,
