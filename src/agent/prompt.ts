@@ -1,5 +1,6 @@
 import { streamText, type ModelMessage } from "ai";
 import { newId } from "../ids.js";
+import { modelInfo } from "../provider/catalog.js";
 import { loadModel, modelSpec, pickModelName, type ModelSpec, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import { ABORTED_MESSAGE, timeoutProblem, type AbortDiagnostic } from "../session/abort.js";
@@ -108,7 +109,8 @@ export async function driveRun(rt: Runtime, started: StartedRun): Promise<Prompt
   const { run, session, user } = started;
   const state: RunState = { outcome: "completed", text: "", titleDone: Promise.resolve() };
   try {
-    const model = await loadModel(started.spec);
+    const { spec } = started;
+    const model = { ...(await loadModel(spec)), info: await modelInfo(rt.config, spec.providerID, spec.modelID, spec.type) };
     state.titleDone = startTitleGeneration(rt, run, session, user, started.text, model);
     await driveSteps(rt, started, model, state);
     if (run.interrupt) {
@@ -171,7 +173,7 @@ async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, m
   rt.store.addMessage(message);
   rt.runs.addAssistantMessage(run, message.id);
   run.stage = "model";
-  const step = new Step(rt, run, message);
+  const step = new Step(rt, run, message, model.info?.cost);
   const result = streamText({
     model: model.language,
     system: started.system,

@@ -20,7 +20,8 @@ export interface RuntimeInfo {
   models: string[];
   /** The instruction files (AGENTS.md, CLAUDE.md) the session's system prompts were built from. */
   instructions: string[];
-  stats: { messages: number; parts: number; tool_calls: number; runs: number; aborts: number };
+  /** `cost`: US dollars, the sum of the assistant messages' costs. */
+  stats: { messages: number; parts: number; tool_calls: number; runs: number; aborts: number; cost: number };
 }
 
 export interface ExportDocument {
@@ -48,12 +49,15 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
   const messageAborts: MessageAbort[] = [];
   let parts = 0;
   let toolCalls = 0;
+  let cost = 0;
   for (const { info: message, parts: list } of messages) {
     parts += list.length;
     for (const part of list) if (part.type === "tool") toolCalls++;
     if (message.role === "user") {
       if (message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
       if (Array.isArray(message.instructions)) for (const file of message.instructions) instructions.add(String(file));
+    } else {
+      cost += message.cost;
     }
     const found = messageAbortOf(message);
     if (found) messageAborts.push(found);
@@ -83,6 +87,7 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
         tool_calls: toolCalls,
         runs: rows.length,
         aborts: diagnostics.aborts.length,
+        cost,
       },
     },
     info,
