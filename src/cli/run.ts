@@ -93,7 +93,12 @@ export function registerRun(program: Command): void {
         let escalated!: () => void;
         const stopWaiting = new Promise<void>((resolve) => (escalated = resolve));
         const unwire = wireRunSignals(rt, session.id, escalated);
-        const result = await prompt(rt, { sessionID: session.id, text, model: opts.model, timeoutMs });
+        // A run that throws (a store write failing) ends with one line from `fail`: the progress stops first, so
+        // output still arriving from a command does not print after it.
+        const result = await prompt(rt, { sessionID: session.id, text, model: opts.model, timeoutMs }).catch((error: unknown) => {
+          render.stop();
+          throw error;
+        });
         // Headless runs and loops get titles too: wait (bounded by the title timeout) for the generation in flight,
         // unless a second signal asked to stop now.
         if (!(await settled(result.titleDone))) {
