@@ -1,4 +1,5 @@
-// Bundles the CLI into dist/ode.js with the release version and channel injected as constants.
+// Bundles the CLI into dist/ode.js and the library into dist/index.js (sharing chunks), with the release version
+// and channel injected as constants. Types for the library come from `npm run build:types`.
 import { build } from "esbuild";
 import { readFileSync, chmodSync, rmSync } from "node:fs";
 
@@ -14,11 +15,13 @@ const channel = process.env.ODE_CHANNEL || (version.includes("-") ? version.spli
 // Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
 rmSync(path.join(path.dirname(outfile), "chunks"), { recursive: true, force: true });
 await build({
-  entryPoints: ["src/cli/index.ts"],
+  entryPoints: [
+    { in: "src/cli/index.ts", out: path.basename(outfile, ".js") },
+    { in: "src/index.ts", out: "index" },
+  ],
   // Commands load their implementation with import(); splitting keeps those (and the SDKs they pull in) in
   // chunks that `ode --version` never reads.
   outdir: path.dirname(outfile),
-  entryNames: path.basename(outfile, ".js"),
   chunkNames: "chunks/[name]-[hash]",
   splitting: true,
   bundle: true,

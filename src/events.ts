@@ -12,6 +12,8 @@ export interface OdeEventMap {
   "message.updated": { info: MessageInfo };
   "message.part.updated": { part: Part };
   "message.part.delta": { messageID: string; partID: string; partType: "text" | "reasoning"; delta: string };
+  /** Output of a running tool call (bash) as it arrives; not stored, the completed part holds the result. */
+  "message.part.output": { messageID: string; partID: string; callID: string; chunk: string };
   "session.title.generated": { trace: TitleTrace };
   "run.started": { runID: string; kind: RunKind };
   "run.aborted": { runID: string; abort: AbortDiagnostic };

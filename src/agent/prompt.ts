@@ -1,5 +1,6 @@
 import { streamText, type ModelMessage } from "ai";
 import { newId } from "../ids.js";
+import { modelInfo } from "../provider/catalog.js";
 import { loadModel, modelSpec, pickModelName, type ModelSpec, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import { ABORTED_MESSAGE, timeoutProblem, type AbortDiagnostic } from "../session/abort.js";
@@ -10,6 +11,7 @@ import { toMessageError } from "./errors.js";
 import { toModelMessages } from "./history.js";
 import { newAssistantMessage, recordUserMessage } from "./messages.js";
 import { handleStreamPart, Step } from "./step.js";
+import { loadInstructions } from "./instructions.js";
 import { systemPrompt } from "./system.js";
 import { startTitleGeneration } from "./title.js";
 
@@ -48,6 +50,8 @@ export interface StartedRun {
   user: UserMessage;
   spec: ModelSpec;
   text: string;
+  /** The system prompt, with the project instructions read when the run started. */
+  system: string;
   timer?: NodeJS.Timeout;
 }
 
@@ -70,6 +74,7 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
   if (problem) throw new InvalidInputError(`timeoutMs ${problem}`);
   const session = rt.store.getSession(input.sessionID);
   const spec = modelSpec(rt.config, pickModelName(rt.config, input.model, rt.env), rt.env);
+  const instructions = loadInstructions(session.directory, rt.env);
   const run = rt.runs.start(session.id, "prompt");
   const user: UserMessage = {
     id: newId("msg"),
@@ -78,6 +83,8 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
     time: { created: Date.now() },
     agent: "build",
     model: { providerID: spec.providerID, modelID: spec.modelID },
+    // Which instruction files this turn's system prompt was built from; the export lists them.
+    ...(instructions.files.length ? { instructions: instructions.files } : {}),
   };
   try {
     rt.store.transaction(() => recordUserMessage(rt, run, user, input.text, input.text));
@@ -89,10 +96,11 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
     input.timeoutMs === undefined
       ? undefined
       : setTimeout(
-          () => rt.runs.cancel(session.id, { source: "timeout", reason: `run timeout of ${input.timeoutMs} ms`, via: "timeout" }),
+          () => rt.runs.cancel(session.id, { source: "timeout", reason: `timeout after ${input.timeoutMs} ms`, via: "timeout" }),
           input.timeoutMs,
         );
-  return { run, session, user, spec, text: input.text, ...(timer ? { timer } : {}) };
+  const system = systemPrompt(session.directory, instructions.text);
+  return { run, session, user, spec, text: input.text, system, ...(timer ? { timer } : {}) };
 }
 
 /**
@@ -103,7 +111,8 @@ export async function driveRun(rt: Runtime, started: StartedRun): Promise<Prompt
   const { run, session, user } = started;
   const state: RunState = { outcome: "completed", text: "", titleDone: Promise.resolve() };
   try {
-    const model = await loadModel(started.spec);
+    const { spec } = started;
+    const model = { ...(await loadModel(spec)), info: await modelInfo(rt.config, spec.providerID, spec.modelID, spec.type) };
     state.titleDone = startTitleGeneration(rt, run, session, user, started.text, model);
     await driveSteps(rt, started, model, state);
     if (run.interrupt) {
@@ -166,10 +175,10 @@ async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, m
   rt.store.addMessage(message);
   rt.runs.addAssistantMessage(run, message.id);
   run.stage = "model";
-  const step = new Step(rt, run, message);
+  const step = new Step(rt, run, message, model.info?.cost);
   const result = streamText({
     model: model.language,
-    system: systemPrompt(session.directory),
+    system: started.system,
     messages,
     tools: step.tools(),
     abortSignal: run.signal,

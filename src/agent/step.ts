@@ -7,6 +7,7 @@ import type { AssistantMessage, Part, ToolPart } from "../session/schema.js";
 import type { ToolDefinition } from "../tool/tool.js";
 import { toModelMessages } from "./history.js";
 import { addTokens, toTokens } from "./tokens.js";
+import { tokenCost, type ModelCost } from "../provider/catalog.js";
 import { runToolCall } from "./tool-call.js";
 
 const TEXT_FLUSH_MS = 250;
@@ -32,6 +33,7 @@ export class Step {
     private readonly rt: Runtime,
     private readonly run: ActiveRun,
     readonly message: AssistantMessage,
+    private readonly prices?: ModelCost,
   ) {}
 
   private base() {
@@ -130,9 +132,11 @@ export class Step {
   stepFinish(reason: string, usage: LanguageModelUsage): void {
     const tokens = toTokens(usage);
     this.finish = reason;
+    const cost = tokenCost(this.prices, tokens);
     this.message.tokens = addTokens(this.message.tokens, tokens);
+    this.message.cost += cost;
     this.message.finish = reason;
-    this.add({ ...this.base(), type: "step-finish", reason, tokens, cost: 0 });
+    this.add({ ...this.base(), type: "step-finish", reason, tokens, cost });
   }
 
   toolFailed(callID: string, toolName: string, input: unknown, error: unknown): void {

@@ -34,6 +34,8 @@ export async function runToolCall(
       recordProcessGroup: (pgid) => rt.runs.recordProcessGroup(run, pgid),
       // The part's tool span was opened by the `running` update above: its spawns join it.
       ...(rt.tracing ? { spawnEnv: rt.tracing.spawnVariables(part.id) } : {}),
+      onOutput: (chunk) =>
+        rt.events.emit("message.part.output", part.sessionID, { messageID: part.messageID, partID: part.id, callID: part.callID, chunk }),
     });
     part.state = {
       status: "completed",

@@ -4,8 +4,7 @@ import type { PromptResult } from "../agent/prompt.js";
 import type { OdeEvent } from "../events.js";
 import { InvalidInputError, OdeError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
-import { reportRunEnd } from "./fail.js";
-import { renderEvent, type OutputFormat } from "./render.js";
+import { Renderer, type OutputFormat } from "./render.js";
 import { onInterrupt } from "./signals.js";
 
 export interface AttachOptions {
@@ -42,6 +41,12 @@ function readAll(res: http.IncomingMessage): Promise<string> {
   });
 }
 
+/** `localhost:4096`, `host:port` and a bare port mean an http server, as in opencode's `--attach`. */
+export function serverURL(text: string): string {
+  if (/^\d+$/.test(text)) return `http://127.0.0.1:${text}`;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+}
+
 /**
  * node:http rather than fetch: fetch gives up on a response whose headers take more than 5 minutes, and a prompt
  * answers only when its turn is over.
@@ -53,7 +58,8 @@ class Remote {
   constructor(url: string, password: string | undefined) {
     let parsed: URL;
     try {
-      parsed = new URL(url);
+      parsed = new URL(serverURL(url));
+      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(parsed.protocol);
     } catch {
       throw new InvalidInputError(`--attach needs a server URL such as http://127.0.0.1:4096, not ${url}`);
     }
@@ -152,9 +158,10 @@ export async function runAttached(url: string, opts: AttachOptions): Promise<voi
   const finishedRuns = new Set<string>();
   let streamEnded = false;
   let notify = () => {};
+  const renderer = new Renderer(opts.format);
   const stream = await remote.events(session.id, (event) => {
     if (event.type.startsWith("server.")) return;
-    renderEvent(opts.format, event);
+    renderer.handle(event);
     if (event.type === "run.finished") {
       finishedRuns.add(String(event.properties.runID));
       notify();
@@ -170,7 +177,7 @@ export async function runAttached(url: string, opts: AttachOptions): Promise<voi
       process.stderr.write(`ode: could not abort the run: ${error.message}\n`);
     });
   });
-  let result: Pick<PromptResult, "runID" | "outcome" | "error" | "text">;
+  let result: Pick<PromptResult, "runID" | "outcome" | "error" | "text" | "abort">;
   try {
     result = await remote.call("POST", `${path}/message`, {
       text: opts.message,
@@ -189,7 +196,7 @@ export async function runAttached(url: string, opts: AttachOptions): Promise<voi
   } finally {
     detach();
     stream.close();
+    renderer.stop();
   }
-  if (opts.format === "text" && result.text && !result.text.endsWith("\n")) process.stdout.write("\n");
-  reportRunEnd(result, session.id);
+  renderer.finish(result, session.id);
 }

@@ -8,14 +8,6 @@ export function outcomeExitCode(outcome: RunOutcome): number {
   return outcome === "completed" ? 0 : outcome === "aborted" ? 130 : 1;
 }
 
-/** A run that did not complete: one line on stderr naming the session, and its exit code. */
-export function reportRunEnd(result: { outcome: RunOutcome; error?: { data: { message?: string } } }, sessionID: string): void {
-  if (result.outcome === "completed") return;
-  const reason = result.error?.data.message ?? result.outcome;
-  process.stderr.write(`ode: run ${result.outcome}: ${reason} (session ${sessionID})\n`);
-  process.exitCode = outcomeExitCode(result.outcome);
-}
-
 /** Maps named errors to one clear line on stderr and a non-zero exit code. */
 export function fail(error: unknown): never {
   const unavailable = storeUnavailable(error, dataDir());

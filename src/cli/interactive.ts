@@ -1,6 +1,7 @@
 import readline from "node:readline";
 import type { Command } from "commander";
 import type { Runtime } from "../runtime.js";
+import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
 import { action } from "./fail.js";
 import { openRuntime } from "./open.js";
@@ -33,17 +34,35 @@ function listenForAbort(rt: Runtime, sessionID: string): () => void {
   return () => process.off("SIGINT", onInt);
 }
 
+/** Enough of an id to tell sessions apart (down to the millisecond of creation), and a valid `/switch` prefix. */
+export function shortID(id: string): string {
+  return id.slice(0, 13);
+}
+
+/** The session whose id is `text` or starts with it; an ambiguous prefix names its candidates. */
+export function matchSession(rt: Runtime, text: string): SessionInfo {
+  if (!text) throw new InvalidInputError("/switch needs a session id (or the start of one); /sessions lists them");
+  const exact = rt.store.findSession(text);
+  if (exact) return exact;
+  const matches = rt.store.listSessions().filter((s) => s.id.startsWith(text));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new SessionNotFoundError(text);
+  throw new InvalidInputError(`${text} is ambiguous: ${matches.map((s) => s.id).join(", ")}`);
+}
+
 export async function interactive(rt: Runtime, start?: SessionInfo): Promise<void> {
   const { prompt } = await import("../agent/prompt.js");
   const { runShell } = await import("../agent/shell.js");
   const { renderEvents } = await import("./render.js");
+  const { modelSpec, pickModelName } = await import("../provider/provider.js");
   let current = start;
+  let exited = false;
   const titles: Promise<void>[] = [];
   const session = () => (current ??= rt.store.createSession({ directory: rt.directory }));
   const say = (text: string) => process.stdout.write(text + "\n");
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   if (process.stdin.isTTY) readline.emitKeypressEvents(process.stdin, rl);
-  const stopRender = renderEvents(rt.events, "text", () => current?.id);
+  const render = renderEvents(rt.events, "text", () => current?.id);
   // Ctrl-C in the terminal: aborts the run that is going; when idle, a second one within 2 s quits. Without this
   // handler readline would pause its input and the prompt would stop reading.
   let idleInterrupt = 0;
@@ -60,7 +79,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
       rl.prompt();
     }
   });
-  const setPrompt = () => rl.setPrompt(`${current ? current.title.slice(0, 30) : "ode"}> `);
+  const setPrompt = () => rl.setPrompt(current ? `${current.title.slice(0, 30)} (${shortID(current.id)})> ` : "ode> ");
   say(`ode interactive prompt (${rt.directory}). /help for commands.`);
   setPrompt();
   rl.prompt();
@@ -70,6 +89,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
       if (!line) {
         // nothing to do
       } else if (line === "/exit" || line === "/quit") {
+        exited = true;
         break;
       } else if (line === "/help") {
         say(HELP);
@@ -79,8 +99,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
       } else if (line === "/sessions") {
         for (const s of rt.store.listSessions()) say(`${s.id === current?.id ? "*" : " "} ${s.id}  ${s.title}`);
       } else if (line.startsWith("/switch")) {
-        const id = line.slice("/switch".length).trim();
-        current = rt.store.getSession(id);
+        current = matchSession(rt, line.slice("/switch".length).trim());
         say(`switched to ${current.id}  ${current.title}`);
       } else if (line.startsWith("/title")) {
         current = rt.store.renameSession(session().id, line.slice("/title".length));
@@ -98,12 +117,14 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
           detach();
         }
       } else {
+        // No session is created for a prompt that cannot run: the model's configuration is checked first.
+        modelSpec(rt.config, pickModelName(rt.config, undefined, rt.env), rt.env);
         const id = session().id;
         const detach = listenForAbort(rt, id);
         try {
           const result = await prompt(rt, { sessionID: id, text: line });
           titles.push(result.titleDone);
-          if (result.outcome !== "completed") say(`\n[run ${result.outcome}: ${result.error?.data.message ?? ""}]`);
+          if (result.outcome !== "completed") say(`[${render.renderer.stopReason(result)}]`);
         } finally {
           detach();
         }
@@ -115,9 +136,12 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
     setPrompt();
     rl.prompt();
   }
+  // The terminal echoed the Enter of `/exit`; any other way out (Ctrl-D, Ctrl-C twice, the end of piped input)
+  // leaves the cursor after the prompt.
+  if (!exited || !process.stdin.isTTY) say("");
   // Titles generated in the background still land before the prompt exits.
   await Promise.all(titles);
-  stopRender();
+  render.stop();
   rl.close();
 }
 

@@ -3,7 +3,7 @@ import type { Runtime } from "../runtime.js";
 import { FORCE_DELETE_VIA, timeoutProblem } from "../session/abort.js";
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
-import { action, reportRunEnd } from "./fail.js";
+import { action } from "./fail.js";
 import { openRuntime } from "./open.js";
 import { wireRunSignals } from "./signals.js";
 import type { OutputFormat } from "./render.js";
@@ -23,6 +23,17 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Whether a promise has already settled, without waiting for it. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
 }
 
 export function pickSession(rt: Runtime, opts: { session?: string; continue?: boolean; title?: string }): SessionInfo {
@@ -78,21 +89,31 @@ export function registerRun(program: Command): void {
         // A misconfigured model fails here, before a session is created for a run that cannot start.
         modelSpec(rt.config, pickModelName(rt.config, opts.model, rt.env), rt.env);
         const session = pickSession(rt, opts);
-        const stopRender = renderEvents(rt.events, opts.format, () => session.id);
+        const render = renderEvents(rt.events, opts.format, () => session.id);
         let escalated!: () => void;
         const stopWaiting = new Promise<void>((resolve) => (escalated = resolve));
         const unwire = wireRunSignals(rt, session.id, escalated);
-        const result = await prompt(rt, { sessionID: session.id, text, model: opts.model, timeoutMs });
+        // A run that throws (a store write failing) ends with one line from `fail`: the progress stops first, so
+        // output still arriving from a command does not print after it.
+        const result = await prompt(rt, { sessionID: session.id, text, model: opts.model, timeoutMs }).catch((error: unknown) => {
+          render.stop();
+          throw error;
+        });
         // Headless runs and loops get titles too: wait (bounded by the title timeout) for the generation in flight,
         // unless a second signal asked to stop now.
-        await Promise.race([result.titleDone, stopWaiting]);
+        if (!(await settled(result.titleDone))) {
+          const { titleTimeoutMs } = await import("../agent/title.js");
+          const ms = titleTimeoutMs(rt.env);
+          render.renderer.note(`waiting for the session title, up to ${ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`}`);
+          await Promise.race([result.titleDone, stopWaiting]);
+        }
         unwire();
-        stopRender();
+        render.stop();
         if (result.abort?.via === FORCE_DELETE_VIA) {
           process.stderr.write(`ode: session ${session.id} was deleted by another command (ode ${FORCE_DELETE_VIA}); the run was aborted\n`);
           process.exitCode = 130;
         } else {
-          reportRunEnd(result, session.id);
+          render.renderer.finish(result, session.id);
         }
         // Bounded: a slow or dead collector delays the exit by at most the flush timeout, never the run.
         await rt.tracing?.shutdown();

@@ -11,6 +11,11 @@ function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString() : "-";
 }
 
+/** Cents are too coarse for one step of a small model. */
+function dollars(value: number): string {
+  return `$${value.toFixed(value > 0 && value < 0.01 ? 6 : 4)}`;
+}
+
 async function abortLine(abort: AbortDiagnostic): Promise<string> {
   const { describeAbort } = await import("../session/abort.js");
   return describeAbort(abort);
@@ -44,6 +49,8 @@ export function registerSession(program: Command): void {
       action(async (id: string) => {
         const rt = await runtime({ readOnlyFallback: true });
         const info = rt.store.getSession(id);
+        const messages = rt.store.messages(id);
+        const cost = messages.reduce((sum, m) => sum + (m.info.role === "assistant" ? m.info.cost : 0), 0);
         const out: string[] = [
           `session   ${info.id}`,
           `title     ${info.title}`,
@@ -51,10 +58,11 @@ export function registerSession(program: Command): void {
           `created   ${time(info.time.created)}`,
           `updated   ${time(info.time.updated)}`,
           `version   ${info.version}`,
+          `cost      ${dollars(cost)}`,
           "",
           "messages:",
         ];
-        for (const { info: m, parts } of rt.store.messages(id)) {
+        for (const { info: m, parts } of messages) {
           const text = parts
             .filter((p) => p.type === "text")
             .map((p) => (p as { text: string }).text)
@@ -63,7 +71,8 @@ export function registerSession(program: Command): void {
             .slice(0, 80);
           const tools = parts.filter((p) => p.type === "tool").map((p) => `${(p as { tool: string }).tool}:${(p as { state: { status: string } }).state.status}`);
           const error = m.role === "assistant" && m.error ? ` [${m.error.name}]` : "";
-          out.push(`  ${m.id} ${m.role.padEnd(9)} ${text}${tools.length ? ` {${tools.join(", ")}}` : ""}${error}`);
+          const price = m.role === "assistant" && m.cost > 0 ? ` ${dollars(m.cost)}` : "";
+          out.push(`  ${m.id} ${m.role.padEnd(9)} ${text}${tools.length ? ` {${tools.join(", ")}}` : ""}${error}${price}`);
         }
         out.push("", "runs:");
         for (const run of rt.runs.rows(id)) {

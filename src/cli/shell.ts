@@ -9,6 +9,8 @@ export function registerShell(program: Command): void {
     .description("run a shell command as the user in a session's context (like !cmd in the prompt)")
     .argument("<sessionID>")
     .argument("<command...>")
+    // `ode shell ID ls -la`: everything after the session id belongs to the command, options included.
+    .passThroughOptions()
     .action(
       action(async (sessionID: string, words: string[]) => {
         const { runShell } = await import("../agent/shell.js");

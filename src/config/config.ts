@@ -6,6 +6,12 @@ import { checkTree } from "../json/tree.js";
 import { ConfigError, fieldPath, firstIssue } from "../session/errors.js";
 import { globalConfigDir } from "./paths.js";
 
+const price = z.number().nonnegative();
+const modelSchema = z.looseObject({
+  cost: z.object({ input: price, output: price, cache_read: price.optional(), cache_write: price.optional() }).optional(),
+  limit: z.object({ context: z.number().int().positive().optional(), output: z.number().int().positive().optional() }).optional(),
+});
+
 const providerSchema = z.object({
   type: z.enum(["openai", "anthropic", "openai-compatible", "scripted"]).optional(),
   options: z
@@ -16,7 +22,8 @@ const providerSchema = z.object({
       script: z.unknown().optional(),
     })
     .optional(),
-  models: z.record(z.string(), z.unknown()).optional(),
+  /** Per model: `cost` (US dollars per million tokens) and `limit` (tokens), over the built-in catalog's. */
+  models: z.record(z.string(), modelSchema).optional(),
 });
 export type ProviderConfig = z.infer<typeof providerSchema>;
 

@@ -40,7 +40,8 @@ import { EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportDocument, type Runtime
  * - `runtime`: describes the machine running `ode export` (import never stores it), not the session. Platform,
  *   arch and channel from closed sets, time zone when the time zone database knows it, Node version and locale by
  *   strict pattern, `os_release` when in a kernel release's shape (numbers, then at most six short alphanumeric
- *   words: a distribution's flavour, or a custom kernel's local version, which is kept).
+ *   words: a distribution's flavour, or a custom kernel's local version, which is kept). `instructions` (paths of
+ *   the AGENTS.md / CLAUDE.md files used, also on each user message) are paths: each one is redacted.
  * - field names are strings too: only names from a fixed vocabulary are written. An unknown field of an object of
  *   known shape is dropped; an object of unknown shape with any unknown key (opencode keys some tool metadata by
  *   file path, and user messages' `tools` by tool name) is redacted whole.
@@ -133,7 +134,7 @@ const KNOWN_KEYS = new Set([
   // export document and runtime
   "format", "schema_version", "exported_at", "runtime", "app_version", "channel", "platform", "arch", "node_version",
   "os_release", "locale", "timezone", "models", "stats", "messages", "parts", "tool_calls", "runs", "aborts", "info",
-  "diagnostics", "title_generations", "loop", "last",
+  "diagnostics", "title_generations", "loop", "last", "instructions",
   // sessions
   "id", "slug", "projectID", "workspaceID", "directory", "path", "parentID", "title", "agent", "model", "variant",
   "version", "summary", "additions", "deletions", "files", "diffs", "cost", "tokens", "total", "input", "output",
@@ -466,6 +467,8 @@ const runtimeRules = rules({
   models: (value, owner, ctx) =>
     Array.isArray(value) ? value.map((item) => modelPath(item, owner, ctx, {})) : opaque(value, "model", owner),
   stats: (value, owner) => opaque(value, "stats", owner),
+  // Paths of the user's instruction files: every one redacted, the count kept.
+  instructions: (value, owner) => opaque(value, "instructions", owner),
 });
 
 /**

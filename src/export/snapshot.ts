@@ -18,7 +18,10 @@ export interface RuntimeInfo {
   locale: string;
   timezone: string;
   models: string[];
-  stats: { messages: number; parts: number; tool_calls: number; runs: number; aborts: number };
+  /** The instruction files (AGENTS.md, CLAUDE.md) the session's system prompts were built from. */
+  instructions: string[];
+  /** `cost`: US dollars, the sum of the assistant messages' costs. */
+  stats: { messages: number; parts: number; tool_calls: number; runs: number; aborts: number; cost: number };
 }
 
 export interface ExportDocument {
@@ -42,13 +45,20 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
   const traces = rt.store.titleTraces<TitleTrace>(sessionID);
 
   const models = new Set<string>();
+  const instructions = new Set<string>();
   const messageAborts: MessageAbort[] = [];
   let parts = 0;
   let toolCalls = 0;
+  let cost = 0;
   for (const { info: message, parts: list } of messages) {
     parts += list.length;
     for (const part of list) if (part.type === "tool") toolCalls++;
-    if (message.role === "user" && message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
+    if (message.role === "user") {
+      if (message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
+      if (Array.isArray(message.instructions)) for (const file of message.instructions) instructions.add(String(file));
+    } else {
+      cost += message.cost;
+    }
     const found = messageAbortOf(message);
     if (found) messageAborts.push(found);
   }
@@ -70,12 +80,14 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
       locale,
       timezone: timeZone,
       models: [...models],
+      instructions: [...instructions],
       stats: {
         messages: messages.length,
         parts,
         tool_calls: toolCalls,
         runs: rows.length,
         aborts: diagnostics.aborts.length,
+        cost,
       },
     },
     info,

@@ -3,12 +3,15 @@ import path from "node:path";
 import type { LanguageModelV3 } from "@ai-sdk/provider";
 import type { Config, ProviderConfig } from "../config/config.js";
 import { ConfigError, firstIssue } from "../session/errors.js";
+import type { ModelInfo } from "./catalog.js";
 import { scriptSchema, type Script } from "./scripted.js";
 
 export interface ResolvedModel {
   providerID: string;
   modelID: string;
   language: LanguageModelV3;
+  /** Prices and limits from ode.json or the catalog, when the run looked them up. */
+  info?: ModelInfo;
 }
 
 export const HOW_TO_CONFIGURE = `no model is configured. Pick one of:

@@ -64,3 +64,21 @@ export function describeAbort(d: Pick<AbortDiagnostic, "source" | "via" | "mode"
   if (d.reason) parts.push(`reason: ${JSON.stringify(d.reason)}`);
   return parts.join(" ");
 }
+
+const PHASE_WORDS: Record<RunPhase, string> = {
+  queued: "before the model was called",
+  model: "while the model was answering",
+  tool: "during a tool call",
+  shell: "during the shell command",
+};
+
+/**
+ * The stop in a few words for the screen: who, how and why (`aborted: timeout after 5000 ms`,
+ * `aborted by user via cli: "reason"`, `aborted by SIGINT during bash`); `ode session show` keeps the full line.
+ */
+export function abortSummary(d: Pick<AbortDiagnostic, "source" | "via" | "phase" | "reason">, toolName?: string): string {
+  if (d.source === "timeout") return `aborted: ${d.reason ?? "timeout"}`;
+  const who = d.source === "signal" && d.via ? `aborted by ${d.via}` : `aborted by ${d.source}${d.via ? ` via ${d.via}` : ""}`;
+  const when = d.phase === "tool" && toolName ? `during ${toolName}` : PHASE_WORDS[d.phase];
+  return `${who} ${when}${d.reason ? `: ${JSON.stringify(d.reason)}` : ""}`;
+}

@@ -1,3 +1,4 @@
+import { StringDecoder } from "node:string_decoder";
 import { z } from "zod";
 import { runCommand } from "../shell/spawn.js";
 import { sessionEnv, type TitleLookup } from "../shell/env.js";
@@ -29,6 +30,8 @@ export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<ty
       // Call ids repeat across sessions (scripted models, some providers); the message id makes the file unique.
       const tail = new OutputTail({ dataDir: ctx.dataDir, id: `${ctx.messageID}_${ctx.callID}` });
       const timeoutMs = args.timeout ?? DEFAULT_BASH_TIMEOUT_MS;
+      // A chunk may end inside a multi-byte character; the decoder carries it over to the next one.
+      const live = ctx.onOutput && new StringDecoder("utf8");
       const result = await runCommand(args.command, {
         cwd: ctx.directory,
         env: Object.assign(sessionEnv(sessions, ctx.sessionID), ctx.spawnEnv),
@@ -36,7 +39,10 @@ export function createBashTool(sessions: TitleLookup): ToolDefinition<z.infer<ty
         killNow: ctx.killSignal,
         onSpawn: ctx.recordProcessGroup,
         timeoutMs,
-        onOutput: (chunk) => tail.push(chunk),
+        onOutput: (chunk) => {
+          tail.push(chunk);
+          if (live) ctx.onOutput!(live.write(chunk));
+        },
       });
       const out = tail.finish();
       const metadata: Record<string, unknown> = {

@@ -1,23 +1,27 @@
 import fs from "node:fs/promises";
+import path from "node:path";
 import { z } from "zod";
 import { displayPath, statToolPath } from "./paths.js";
+import { globMatcher, listFiles, mentionsDependencies } from "./files.js";
 import { ToolError, defineTool } from "./tool.js";
-import { walk } from "./walk.js";
 
 const MAX_RESULTS = 100;
 
 const inputSchema = z.object({
   pattern: z
     .string()
-    .describe('Glob relative to the search directory, e.g. "**/*.ts" or "src/{a,b}/*.json". "*" stays within one directory; "**" crosses directories.'),
+    .describe(
+      'Glob relative to the search directory, e.g. "**/*.ts", "src/{a,b}/*.json" or "**/[A-Z]*.md". "*" stays within one directory; "**" crosses directories.',
+    ),
   path: z.string().optional().describe("Directory to search in; defaults to the project directory."),
 });
 
 export const globTool = defineTool({
   name: "glob",
   description:
-    "Find files by name pattern (supports **, *, ?, {a,b}). Returns paths, most recently modified first, " +
-    `at most ${MAX_RESULTS}. Skips node_modules and .git. Use grep to search file contents.`,
+    "Find files by name pattern (supports **, *, ?, {a,b}, [a-z]). Returns paths, most recently modified first, " +
+    `at most ${MAX_RESULTS}. Skips what .gitignore excludes, .git, and node_modules unless the pattern or path names it. ` +
+    "Use grep to search file contents.",
   inputSchema,
   async execute(input, ctx) {
     const pattern = input.pattern.replace(/^\.\//, "");
@@ -26,15 +30,20 @@ export const globTool = defineTool({
     }
     const root = await statToolPath(ctx, input.path ?? ".");
     if (!root.stats.isDirectory()) throw new ToolError(`not a directory: ${input.path}`);
-    const matcher = globToRegExp(pattern);
-
-    const matches: { path: string; mtime: number }[] = [];
-    for await (const entry of walk(root.path, ctx.abortSignal)) {
-      if (entry.isDirectory || !matcher.test(entry.relative)) continue;
-      // A file can vanish mid-walk; it then simply sorts last.
-      const stats = await fs.stat(entry.path).catch(() => undefined);
-      matches.push({ path: entry.path, mtime: stats?.mtimeMs ?? 0 });
-    }
+    const matcher = globMatcher(pattern);
+    const files = await listFiles(root.path, {
+      base: ctx.directory,
+      signal: ctx.abortSignal,
+      dependencies: mentionsDependencies(pattern, input.path),
+    });
+    const matches = await Promise.all(
+      files.filter((relative) => matcher(relative)).map(async (relative) => {
+        const file = path.join(root.path, relative);
+        // A file can vanish mid-walk; it then simply sorts last.
+        const stats = await fs.stat(file).catch(() => undefined);
+        return { path: file, mtime: stats?.mtimeMs ?? 0 };
+      }),
+    );
     matches.sort((a, b) => b.mtime - a.mtime || (a.path < b.path ? -1 : 1));
 
     const shown = matches.slice(0, MAX_RESULTS).map((m) => displayPath(ctx, m.path));
@@ -50,72 +59,3 @@ export const globTool = defineTool({
     };
   },
 });
-
-/** Compiles a glob into a RegExp matched against a whole "/"-separated relative path. */
-export function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${translate(glob)}$`);
-}
-
-function translate(glob: string): string {
-  let out = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*" && glob[i + 1] === "*" && (i === 0 || glob[i - 1] === "/")) {
-      const after = glob[i + 2];
-      if (after === "/") {
-        // "**/" may also match no directories at all: "**/*.ts" finds top-level files too.
-        out += "(?:.*/)?";
-        i += 2;
-        continue;
-      }
-      if (after === undefined) {
-        out += ".*";
-        i += 1;
-        continue;
-      }
-    }
-    if (c === "*") {
-      while (glob[i + 1] === "*") i++;
-      out += "[^/]*";
-    } else if (c === "?") {
-      out += "[^/]";
-    } else if (c === "{") {
-      const close = matchingBrace(glob, i);
-      if (close === -1) {
-        out += "\\{";
-        continue;
-      }
-      out += `(?:${splitAlternatives(glob.slice(i + 1, close)).map(translate).join("|")})`;
-      i = close;
-    } else {
-      out += c.replace(/[.+^$()|[\]\\{}]/g, "\\$&");
-    }
-  }
-  return out;
-}
-
-function matchingBrace(glob: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < glob.length; i++) {
-    if (glob[i] === "{") depth++;
-    else if (glob[i] === "}" && --depth === 0) return i;
-  }
-  return -1;
-}
-
-/** Splits brace contents on top-level commas only, so nested braces survive. */
-function splitAlternatives(body: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < body.length; i++) {
-    if (body[i] === "{") depth++;
-    else if (body[i] === "}") depth--;
-    else if (body[i] === "," && depth === 0) {
-      parts.push(body.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(body.slice(start));
-  return parts;
-}

@@ -2,16 +2,17 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { looksBinary } from "./binary.js";
-import { globToRegExp } from "./glob.js";
+import { globMatcher, listFiles, mentionsDependencies } from "./files.js";
 import { displayPath, statToolPath } from "./paths.js";
 import { ToolError, defineTool } from "./tool.js";
-import { walk } from "./walk.js";
 
 const MAX_MATCHES = 100;
 // Larger files are almost always generated or data; searching them costs time and floods output.
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 // One minified line could otherwise fill the whole result.
 const MAX_LINE_CHARS = 500;
+/** Files read at once: enough to keep the disk busy, few enough to keep memory flat. */
+const READ_BATCH = 32;
 
 const inputSchema = z.object({
   pattern: z.string().describe('JavaScript regular expression matched against each line, e.g. "function\\s+\\w+Tool".'),
@@ -26,7 +27,7 @@ export const grepTool = defineTool({
   name: "grep",
   description:
     `Search file contents with a JavaScript regex. Returns "path:line: text" for up to ${MAX_MATCHES} matching lines. ` +
-    "Skips node_modules, .git, binary files and files over 2 MiB.",
+    "Skips what .gitignore excludes, .git, node_modules (unless the path or include names it), binary files and files over 2 MiB.",
   inputSchema,
   async execute(input, ctx) {
     let regex: RegExp;
@@ -35,26 +36,33 @@ export const grepTool = defineTool({
     } catch (err) {
       throw new ToolError(`invalid regex: ${(err as Error).message}`);
     }
-    const include = input.include === undefined ? undefined : globToRegExp(input.include);
-    const includeWholePath = input.include?.includes("/") ?? false;
+    const include = input.include === undefined ? undefined : globMatcher(input.include, { basename: true });
     const root = await statToolPath(ctx, input.path ?? ".");
+    const files = root.stats.isDirectory()
+      ? (await listFiles(root.path, { base: ctx.directory, signal: ctx.abortSignal, dependencies: mentionsDependencies(input.path, input.include) }))
+          .filter((relative) => !include || include(relative))
+          .map((relative) => path.join(root.path, relative))
+      : [root.path];
 
     const lines: string[] = [];
     let truncated = false;
-    search: for await (const file of candidateFiles(root.path, root.stats.isDirectory(), ctx.abortSignal)) {
-      if (include && !include.test(includeWholePath ? file.relative : path.basename(file.path))) continue;
-      const text = await readSearchable(file.path);
-      if (text === undefined) continue;
-      const fileLines = text.split(/\r?\n/);
-      for (let i = 0; i < fileLines.length; i++) {
-        const line = fileLines[i]!;
-        if (!regex.test(line)) continue;
-        if (lines.length === MAX_MATCHES) {
-          truncated = true;
-          break search;
+    search: for (let start = 0; start < files.length; start += READ_BATCH) {
+      ctx.abortSignal.throwIfAborted();
+      const batch = files.slice(start, start + READ_BATCH);
+      const texts = await Promise.all(batch.map(readSearchable));
+      for (const [index, text] of texts.entries()) {
+        if (text === undefined) continue;
+        const fileLines = text.split(/\r?\n/);
+        for (let i = 0; i < fileLines.length; i++) {
+          const line = fileLines[i]!;
+          if (!regex.test(line)) continue;
+          if (lines.length === MAX_MATCHES) {
+            truncated = true;
+            break search;
+          }
+          const shown = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
+          lines.push(`${displayPath(ctx, batch[index]!)}:${i + 1}: ${shown}`);
         }
-        const shown = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
-        lines.push(`${displayPath(ctx, file.path)}:${i + 1}: ${shown}`);
       }
     }
 
@@ -63,20 +71,6 @@ export const grepTool = defineTool({
     return { title: input.pattern, output, metadata: { matches: lines.length, truncated } };
   },
 });
-
-async function* candidateFiles(
-  root: string,
-  isDirectory: boolean,
-  signal: AbortSignal,
-): AsyncGenerator<{ path: string; relative: string }> {
-  if (!isDirectory) {
-    yield { path: root, relative: path.basename(root) };
-    return;
-  }
-  for await (const entry of walk(root, signal)) {
-    if (!entry.isDirectory) yield entry;
-  }
-}
 
 async function readSearchable(file: string): Promise<string | undefined> {
   try {

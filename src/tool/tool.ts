@@ -20,6 +20,8 @@ export interface ToolContext {
   recordProcessGroup?: (pgid: number) => void;
   /** Variables a process spawned for this call gets on top of the session's (`TRACEPARENT` when tracing is on). */
   spawnEnv?: Record<string, string | undefined>;
+  /** Receives a running command's output as it arrives, for live progress displays. */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface ToolResult {

@@ -100,7 +100,7 @@ describe("title generation through ode run", () => {
     const model = await startModel([{ text: "first answer" }, ...bashTurn(PRINT_TITLE)], { text: "Fix the login flow" });
     const project = makeProject(mockConfig(model.baseURL));
     const first = await runOde(project, ["run", "the login form rejects valid passwords"]);
-    expect(first.stderr).toBe("");
+    expect(first.stderr).toMatch(/^session ses_\w+\n$/);
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("first answer");
 
@@ -138,7 +138,7 @@ describe("title generation through ode run", () => {
     const project = makeProject(mockConfig(model.baseURL));
     const result = await runOde(project, ["run", "hello"]);
     expect(result.code).toBe(0);
-    expect(result.stderr).toBe("");
+    expect(result.stderr).toMatch(/^session ses_\w+\n$/);
     expect(result.stdout).toContain("the answer");
 
     const { session, traces, messageTrace, first } = evidence(project.dataDir);

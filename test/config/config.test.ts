@@ -27,7 +27,11 @@ describe("ode.json", () => {
     const { config, warnings } = load(project);
     expect(warnings).toEqual([]);
     expect(config).toMatchObject({ model: "openai/gpt-4.1", small_model: "openai/gpt-4.1-mini", max_steps: 50, allow_outside_paths: false });
-    expect(config.provider?.ollama).toEqual({ type: "openai-compatible", options: { baseURL: "http://127.0.0.1:11434/v1" } });
+    expect(config.provider?.ollama).toEqual({
+      type: "openai-compatible",
+      options: { baseURL: "http://127.0.0.1:11434/v1" },
+      models: { "llama3.2": { cost: { input: 0, output: 0, cache_read: 0, cache_write: 0 }, limit: { context: 131072, output: 8192 } } },
+    });
   });
 
   it("warns about each unknown key, naming the closest known one, and still uses the rest", () => {

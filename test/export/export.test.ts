@@ -102,7 +102,7 @@ describe("ode export", () => {
     ]);
     expect(doc.diagnostics.loop.last).toMatchObject({ run_id: runs[2].run_id, attempted_input: `[redacted:attempted-input:${runs[2].run_id}]` });
     expect(doc.info.directory).toBe(`[redacted:directory:${sessionID}]`);
-    expect(doc.runtime.stats).toEqual({ messages: 7, parts: doc.messages.flatMap((m: { parts: unknown[] }) => m.parts).length, tool_calls: 2, runs: 3, aborts: 1 });
+    expect(doc.runtime.stats).toEqual({ messages: 7, parts: doc.messages.flatMap((m: { parts: unknown[] }) => m.parts).length, tool_calls: 2, runs: 3, aborts: 1, cost: 0 });
     const failed = doc.messages.find((m: { info: { error?: { name: string } } }) => m.info.error?.name === "APIError").info;
     expect(failed.error.data).toMatchObject({ message: `[redacted:error:${failed.id}]`, statusCode: 400, isRetryable: false });
     for (const [key, value] of stringLeaves(doc)) {

@@ -180,7 +180,8 @@ describe("sanitizeExport", () => {
       timezone: marker("timezone", S),
       // Consistent with the messages and title traces it is derived from.
       models: [`${user.info.model.providerID}/${user.info.model.modelID}`, sanitized.diagnostics.title_generations[0]!.model],
-      stats: { messages: 3, parts: 15, tool_calls: 4, runs: 2, aborts: 2 },
+      instructions: [],
+      stats: { messages: 3, parts: 15, tool_calls: 4, runs: 2, aborts: 2, cost: 0 },
     });
     // Every timing, count and flag is where it was (nothing here was collapsed into a marker).
     const before = scalarLeaves(doc);

@@ -69,7 +69,8 @@ describe("a full disk or a read-only data directory", () => {
     try {
       const result = await runOde(project, ["run", "--title", "t", "fill the disk"]);
       expect(result.code).toBe(1);
-      expect(result.stderr.trim().split("\n").at(-1)).toBe(`ode: cannot use the data directory ${project.dataDir}: the disk is full (SQLITE_FULL)`);
+      // Progress lines of the command (stderr) may come before or after it: the only ode line is the cause.
+      expect(result.stderr.split("\n").filter((l) => l.startsWith("ode: "))).toEqual([`ode: cannot use the data directory ${project.dataDir}: the disk is full (SQLITE_FULL)`]);
       expect(result.stderr).not.toMatch(/\n\s+at /);
       fs.rmSync(path.join(project.dataDir, "filler"));
       const list = await runOde(project, ["session", "list", "--format", "json"]);

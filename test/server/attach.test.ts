@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runAttached, type AttachOptions } from "../../src/cli/attach.js";
+import { runAttached, serverURL, type AttachOptions } from "../../src/cli/attach.js";
 import { mockConfig, startModel, waitFor } from "../support/ode.js";
 import { startServer } from "./support.js";
 
@@ -26,14 +26,21 @@ async function attach(url: string, options: Partial<AttachOptions> & { message: 
 }
 
 describe("ode run --attach URL", () => {
-  it("runs the turn on the server and prints it like a local run", async () => {
+  it("takes host:port, a bare port or a full URL", () => {
+    expect(serverURL("localhost:4096")).toBe("http://localhost:4096");
+    expect(serverURL("10.0.0.5:4096")).toBe("http://10.0.0.5:4096");
+    expect(serverURL("4096")).toBe("http://127.0.0.1:4096");
+    expect(serverURL("https://ode.example:8443/")).toBe("https://ode.example:8443/");
+  });
+
+  it("runs the turn on the server (given as localhost:PORT) and prints it like a local run", async () => {
     const model = await startModel(bashTurn);
     const server = await startServer(mockConfig(model.baseURL));
-    const result = await attach(server.url, { message: "say hi" });
-    expect(result.stderr).toBe("| bash  echo attached\n");
+    const result = await attach(server.url.replace("http://127.0.0.1", "localhost"), { message: "say hi" });
+    const [session] = server.rt.store.listSessions();
+    expect(result.stderr).toBe(`| bash  echo attached\n|   attached\nsession ${session!.id}\n`);
     expect(result.stdout).toContain("The answer from the server.\n");
     expect(result.exitCode).toBeUndefined();
-    const [session] = server.rt.store.listSessions();
     expect(server.rt.store.messages(session!.id).map((m) => m.info.role)).toEqual(["user", "assistant", "assistant"]);
   });
 
@@ -86,7 +93,7 @@ describe("ode run --attach URL", () => {
     await server.api("POST", `/session/${session.id}/abort`, { reason: "stop it" });
     const result = await attached;
     expect(result.exitCode).toBe(130);
-    expect(result.stderr).toContain(`ode: run aborted: The run was aborted (session ${session.id})`);
+    expect(result.stderr).toContain(`ode: aborted by api via POST /session/:id/abort during bash: "stop it" (session ${session.id})`);
   });
 
   it("fails clearly when the server cannot be reached or the URL is not one", async () => {

@@ -170,7 +170,9 @@ describe("session context of child processes", () => {
     );
     const result = await runOde(project, ["run", "--title", "short-lived", "go"]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^ode: session not found: ses_\w+\n$/);
+    // The tool's progress lines, then one clear line: no stack trace.
+    expect(result.stderr).toMatch(/\node: session not found: ses_\w+\n$/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(sessions(project.dataDir)).toEqual([]);
   });
 });

@@ -1,11 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { globTool, globToRegExp } from "../../src/tool/glob.js";
+import { globMatcher } from "../../src/tool/files.js";
+import { globTool } from "../../src/tool/glob.js";
 import { makeContext, runTool, writeFiles } from "./context.js";
 
-describe("globToRegExp", () => {
-  const matches = (glob: string, p: string) => globToRegExp(glob).test(p);
+describe("globMatcher", () => {
+  const matches = (glob: string, p: string) => globMatcher(glob)(p);
 
   it("keeps * and ? within one path segment", () => {
     expect(matches("*.ts", "a.ts")).toBe(true);
@@ -29,10 +30,20 @@ describe("globToRegExp", () => {
     expect(matches("{src,test/{unit,e2e}}/*.ts", "test/e2e/a.ts")).toBe(true);
   });
 
-  it("treats regex characters literally", () => {
-    expect(matches("[id].tsx", "[id].tsx")).toBe(true);
+  it("supports character classes; regex characters and escaped brackets are literal", () => {
+    expect(matches("[A-Z]*.md", "README.md")).toBe(true);
+    expect(matches("[A-Z]*.md", "notes.md")).toBe(false);
+    expect(matches("file[0-9].txt", "file7.txt")).toBe(true);
+    expect(matches("file[!0-9].txt", "file7.txt")).toBe(false);
+    expect(matches("\\[id\\].tsx", "[id].tsx")).toBe(true);
     expect(matches("a.b", "axb")).toBe(false);
-    expect(matches("a+(b)", "a+(b)")).toBe(true);
+    expect(matches("a+b", "a+b")).toBe(true);
+  });
+
+  it("matches dot files and, with basename, file names anywhere", () => {
+    expect(matches("**/.env", "config/.env")).toBe(true);
+    expect(globMatcher("*.ts", { basename: true })("src/deep/a.ts")).toBe(true);
+    expect(globMatcher("src/*.ts", { basename: true })("lib/src/a.ts")).toBe(false);
   });
 });
 
@@ -67,5 +78,26 @@ describe("glob tool", () => {
     expect(result.output.split("\n").filter((l) => l.endsWith(".txt"))).toHaveLength(100);
     expect(result.output).toContain("of 120 matches");
     expect(result.metadata).toEqual({ count: 120, truncated: true });
+  });
+
+  it("respects .gitignore files (nested ones too, negations included) and searches node_modules when asked", async () => {
+    const ctx = makeContext();
+    writeFiles(ctx.directory, {
+      ".gitignore": "dist/\n*.log\n!keep.log\n",
+      "src/.gitignore": "generated.ts\n",
+      "src/a.ts": "",
+      "src/generated.ts": "",
+      "dist/out.ts": "",
+      "debug.log": "",
+      "keep.log": "",
+      "node_modules/dep/index.ts": "",
+    });
+    const names = async (input: object) => (await runTool(globTool, input, ctx)).output.split("\n").sort();
+    expect(await names({ pattern: "**/*.ts" })).toEqual([path.join("src", "a.ts")]);
+    expect(await names({ pattern: "*.log" })).toEqual(["keep.log"]);
+    expect(await names({ pattern: "node_modules/**/*.ts" })).toEqual([path.join("node_modules", "dep", "index.ts")]);
+    expect(await names({ pattern: "*.ts", path: "node_modules/dep" })).toEqual([path.join("node_modules", "dep", "index.ts")]);
+    // A directory the rules exclude, named as the path, is searched.
+    expect(await names({ pattern: "*.ts", path: "dist" })).toEqual([path.join("dist", "out.ts")]);
   });
 });

@@ -58,4 +58,20 @@ describe("grep tool", () => {
     writeFiles(ctx.directory, { "a.txt": "abc\n" });
     expect((await runTool(grepTool, { pattern: "zzz" }, ctx)).output).toBe("No matches found");
   });
+
+  it("respects .gitignore, takes character classes in include, and searches node_modules when the path names it", async () => {
+    const ctx = makeContext();
+    writeFiles(ctx.directory, {
+      ".gitignore": "build/\n",
+      "build/x.md": "needle\n",
+      "Notes.md": "needle\n",
+      "notes.md": "needle\n",
+      "node_modules/dep/README.md": "needle\n",
+    });
+    expect((await runTool(grepTool, { pattern: "needle" }, ctx)).output.split("\n").sort()).toEqual(["Notes.md:1: needle", "notes.md:1: needle"]);
+    expect((await runTool(grepTool, { pattern: "needle", include: "[A-Z]*.md" }, ctx)).output).toBe("Notes.md:1: needle");
+    expect((await runTool(grepTool, { pattern: "needle", path: "node_modules" }, ctx)).output).toBe(
+      `${path.join("node_modules", "dep", "README.md")}:1: needle`,
+    );
+  });
 });
