@@ -8,29 +8,25 @@ export function outcomeExitCode(outcome: RunOutcome): number {
   return outcome === "completed" ? 0 : outcome === "aborted" ? 130 : 1;
 }
 
+/**
+ * Writes the line, then exits once stderr has taken it. Exiting at once can drop what is still queued for a pipe
+ * whose reader is slower (a test harness, a log shipper): the progress lines before it and the line itself.
+ */
+function exitWith(code: number, line: string): void {
+  process.exitCode = code;
+  process.stderr.write(`ode: ${line}\n`, () => exitWhenFlushed(code));
+}
+
 /** Maps named errors to one clear line on stderr and a non-zero exit code. */
-export function fail(error: unknown): never {
+export function fail(error: unknown): void {
   const unavailable = storeUnavailable(error, dataDir());
-  if (unavailable) {
-    process.stderr.write(`ode: ${unavailable.message}\n`);
-    process.exit(1);
-  }
-  if (error instanceof OdeError) {
-    process.stderr.write(`ode: ${error.message}\n`);
-    process.exit(error.status === 409 ? 3 : 2);
-  }
-  if (error instanceof Error && error.name === "SqliteError") {
-    process.stderr.write(`ode: database error: ${error.message}\n`);
-    process.exit(1);
-  }
+  if (unavailable) return exitWith(1, unavailable.message);
+  if (error instanceof OdeError) return exitWith(error.status === 409 ? 3 : 2, error.message);
+  if (error instanceof Error && error.name === "SqliteError") return exitWith(1, `database error: ${error.message}`);
   const sys = error as NodeJS.ErrnoException;
-  if (sys instanceof Error && typeof sys.code === "string" && sys.syscall) {
-    // A file or directory ode was told to use (output file, data directory) cannot be used: say which and why.
-    process.stderr.write(`ode: cannot ${sys.syscall} ${sys.path ?? ""}: ${sys.code}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`ode: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
+  // A file or directory ode was told to use (output file, data directory) cannot be used: say which and why.
+  if (sys instanceof Error && typeof sys.code === "string" && sys.syscall) return exitWith(2, `cannot ${sys.syscall} ${sys.path ?? ""}: ${sys.code}`);
+  exitWith(1, error instanceof Error ? (error.stack ?? error.message) : String(error));
 }
 
 /** Wraps a command action so every failure goes through `fail`. */
@@ -42,4 +38,10 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       fail(error);
     }
   };
+}
+
+/** Exits once stdout and stderr have taken everything written to them (a pipe may still hold a queue). */
+export function exitWhenFlushed(code?: number): void {
+  if (code !== undefined) process.exitCode = code;
+  process.stdout.write("", () => process.stderr.write("", () => process.exit()));
 }

@@ -4,7 +4,7 @@ import type { LoopHandle } from "../loop/run-loop.js";
 import type { LoopOptionsInput } from "../loop/spec.js";
 import type { Runtime } from "../runtime.js";
 import { InvalidInputError } from "../session/errors.js";
-import { action } from "./fail.js";
+import { action, exitWhenFlushed } from "./fail.js";
 import { openRuntime } from "./open.js";
 import { wireSignals } from "./signals.js";
 
@@ -109,7 +109,7 @@ export function registerLoop(program: Command): void {
       const code = await runInForeground(rt, () => startLoop(rt, spec), format);
       await rt.tracing?.shutdown();
       rt.close();
-      process.exit(code);
+      exitWhenFlushed(code);
     }),
   );
 
@@ -166,7 +166,7 @@ export function registerLoop(program: Command): void {
       const code = await runInForeground(rt, () => startLoop(rt, spec, { resume: id }), format);
       await rt.tracing?.shutdown();
       rt.close();
-      process.exit(code);
+      exitWhenFlushed(code);
     }),
   );
 

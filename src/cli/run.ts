@@ -3,7 +3,7 @@ import type { Runtime } from "../runtime.js";
 import { FORCE_DELETE_VIA, timeoutProblem } from "../session/abort.js";
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
-import { action } from "./fail.js";
+import { action, exitWhenFlushed } from "./fail.js";
 import { openRuntime } from "./open.js";
 import { wireRunSignals } from "./signals.js";
 import type { OutputFormat } from "./render.js";
@@ -119,7 +119,7 @@ export function registerRun(program: Command): void {
         await rt.tracing?.shutdown();
         rt.close();
         // Idle keep-alive sockets of the model client would hold the process open for seconds; the run is done.
-        process.exit();
+        exitWhenFlushed();
       }),
     );
 }
