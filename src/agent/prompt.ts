@@ -22,6 +22,12 @@ export interface PromptInput {
   model?: string;
   /** Cancels the run with source `timeout` after this many milliseconds. */
   timeoutMs?: number;
+  /** The user message's id, chosen by the client (opencode's `messageID`). */
+  messageID?: string;
+  /** Instructions appended to the system prompt for this turn (opencode's `system`). */
+  system?: string;
+  /** Tools switched on or off by name for this turn (opencode's `tools`); unnamed tools stay on. */
+  tools?: Record<string, boolean>;
 }
 
 export interface PromptResult {
@@ -47,6 +53,8 @@ export interface StartedRun {
   spec: ModelSpec;
   text: string;
   timer?: NodeJS.Timeout;
+  system?: string;
+  tools?: Record<string, boolean>;
 }
 
 /** What the steps found out, filled in as the run goes. */
@@ -70,7 +78,7 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
   const spec = modelSpec(rt.config, pickModelName(rt.config, input.model, rt.env), rt.env);
   const run = rt.runs.start(session.id, "prompt");
   const user: UserMessage = {
-    id: newId("msg"),
+    id: input.messageID ?? newId("msg"),
     sessionID: session.id,
     role: "user",
     time: { created: Date.now() },
@@ -90,7 +98,16 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
           () => rt.runs.cancel(session.id, { source: "timeout", reason: `run timeout of ${input.timeoutMs} ms`, via: "timeout" }),
           input.timeoutMs,
         );
-  return { run, session, user, spec, text: input.text, ...(timer ? { timer } : {}) };
+  return {
+    run,
+    session,
+    user,
+    spec,
+    text: input.text,
+    ...(timer ? { timer } : {}),
+    ...(input.system ? { system: input.system } : {}),
+    ...(input.tools ? { tools: input.tools } : {}),
+  };
 }
 
 /**
@@ -167,9 +184,9 @@ async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, m
   const step = new Step(rt, run, message);
   const result = streamText({
     model: model.language,
-    system: systemPrompt(session.directory),
+    system: started.system ? `${systemPrompt(session.directory)}\n\n${started.system}` : systemPrompt(session.directory),
     messages,
-    tools: step.tools(),
+    tools: step.tools(started.tools),
     abortSignal: run.signal,
     maxRetries: 1,
     onError: () => {},
