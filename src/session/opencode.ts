@@ -70,7 +70,9 @@ export function opencodeMessage(info: MessageInfo): MessageInfo {
     // Only a prompt-shell message lacks a model: its command was answered by the user.
     return { ...info, model: { ...SHELL_MODEL } };
   }
-  return { ...info, mode: info.mode ?? DEFAULT_AGENT, agent: info.agent ?? DEFAULT_AGENT, tokens: withTotal(info.tokens) };
+  // A message opencode wrote carries its mode (and a total only where opencode computed one): kept as it was.
+  if (info.mode !== undefined) return info;
+  return { ...info, mode: DEFAULT_AGENT, agent: info.agent ?? DEFAULT_AGENT, tokens: withTotal(info.tokens) };
 }
 
 export function opencodePart(part: Part): Part {

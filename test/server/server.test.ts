@@ -209,7 +209,7 @@ describe("ode server: sessions, validation and errors", () => {
       ["POST", `${path}/message`, { text: 42 }, /^text: /],
       ["POST", `${path}/message`, { text: "" }, /^text: must hold some text/],
       ["POST", `${path}/message`, { parts: [{ type: "text", text: " " }] }, /^parts: must hold some text/],
-      ["POST", `${path}/message`, { parts: [{ type: "file", url: "file:///x" }] }, /^parts\.0\.type: only text parts/],
+      ["POST", `${path}/message`, { parts: [{ type: "file", url: "file:///x" }] }, /^parts\[0\]\.type: only text parts/],
       ["POST", `${path}/message`, { parts: [{ type: "text", text: "hi" }], model: { providerID: "x" } }, /^model/],
       ["POST", `${path}/message`, { parts: [{ type: "text", text: "hi" }], noReply: true }, /^noReply: /],
       ["POST", `${path}/message`, { parts: [{ type: "text", text: "hi" }], messageID: "abc" }, /^messageID: must start with msg_/],
@@ -311,6 +311,7 @@ describe("ode server: event stream", () => {
     publish("test.event", "ses_two", { n: 2 });
     await waitFor(() => one.events.some((e) => e.type === "server.heartbeat"));
     await waitFor(() => all.events.filter((e) => e.type === "test.event").length === 2);
+    await waitFor(() => one.events.some((e) => e.type === "test.event"));
     expect(one.events.filter((e) => e.type === "test.event")).toEqual([
       { id: expect.stringMatching(/^evt_/), type: "test.event", sessionID: "ses_one", properties: { sessionID: "ses_one", n: 1 } },
     ]);
