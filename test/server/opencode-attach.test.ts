@@ -3,7 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { startOpenAIServer, type OpenAITestServer, type RecordedRequest, type ScriptedReply } from "../support/openai-server.js";
 import { collect, isTitleRequest, makeProject, mockConfig, runOde } from "../support/ode.js";
-import { OPENCODE_TIMEOUT, opencodeHome, runOpencode, startOpencode } from "../support/opencode.js";
+import { loopbackModelConfig, OPENCODE_TIMEOUT, opencodeHome, runOpencode, startOpencode } from "../support/opencode.js";
 import { startServer } from "./support.js";
 
 /** A model whose turn writes the session env of its bash child to `file`, then answers. */
@@ -64,18 +64,7 @@ describe("ode's client against opencode serve", () => {
       const project = makeProject();
       const file = path.join(project.dir, "env.txt");
       await withModel(file, async (model) => {
-        const home = opencodeHome({
-          model: "mock/test-model",
-          provider: {
-            mock: {
-              npm: "@ai-sdk/openai-compatible",
-              name: "Loopback",
-              options: { baseURL: model.baseURL, apiKey: "test" },
-              models: { "test-model": { name: "Test model", tool_call: true } },
-            },
-          },
-          permission: { bash: "allow" },
-        });
+        const home = opencodeHome(loopbackModelConfig(model.baseURL));
         const password = "opencode-s3cret";
         const serve = startOpencode(home, ["serve", "--port", "0", "--hostname", "127.0.0.1"], { OPENCODE_SERVER_PASSWORD: password });
         const exited = collect(serve);

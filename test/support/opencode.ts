@@ -64,6 +64,22 @@ export function opencodeHome(config: object = {}): OpencodeHome {
   return { dir, env };
 }
 
+/** opencode config for the loopback OpenAI-compatible test model, with bash allowed without asking. */
+export function loopbackModelConfig(baseURL: string): object {
+  return {
+    model: "mock/test-model",
+    provider: {
+      mock: {
+        npm: "@ai-sdk/openai-compatible",
+        name: "Loopback",
+        options: { baseURL, apiKey: "test" },
+        models: { "test-model": { name: "Test model", tool_call: true } },
+      },
+    },
+    permission: { bash: "allow" },
+  };
+}
+
 export function startOpencode(home: OpencodeHome, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(OPENCODE, args, { cwd: home.dir, env: { ...home.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
   child.stdin!.end();

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import * as entry from "../index.js";
 import { SessionEnvPlugin, type SessionEnvClient, type ShellEnvOutput } from "../plugin.js";
 import { startOpenAIServer, type OpenAITestServer, type RecordedRequest, type ScriptedReply } from "../../../test/support/openai-server.js";
-import { OPENCODE_TIMEOUT, opencodeHome, runOpencode } from "../../../test/support/opencode.js";
+import { loopbackModelConfig, OPENCODE_TIMEOUT, opencodeHome, runOpencode } from "../../../test/support/opencode.js";
 
 const PACKAGE = path.resolve(import.meta.dirname, "..");
 
@@ -91,19 +91,7 @@ describe("opencode-session-env inside the real opencode", () => {
         const command = 'printf "%s|%s" "$OPENCODE_SESSION_ID" "$OPENCODE_SESSION_TITLE" > env.txt';
         return { toolCalls: [{ name: "bash", arguments: { command, description: "write the session env" } }] };
       });
-      const home = opencodeHome({
-        model: "mock/test-model",
-        provider: {
-          mock: {
-            npm: "@ai-sdk/openai-compatible",
-            name: "Loopback",
-            options: { baseURL: model.baseURL, apiKey: "test" },
-            models: { "test-model": { name: "Test model", tool_call: true } },
-          },
-        },
-        permission: { bash: "allow" },
-        plugin: [pathToFileURL(path.join(PACKAGE, "index.js")).href],
-      });
+      const home = opencodeHome({ ...loopbackModelConfig(model.baseURL), plugin: [pathToFileURL(path.join(PACKAGE, "index.js")).href] });
       const run = await runOpencode(home, ["run", "--format", "json", "--title", "Plugin check: title", "write the session env"], {
         OPENCODE_SESSION_ID: "ses_inherited",
         OPENCODE_SESSION_TITLE: "inherited title",
