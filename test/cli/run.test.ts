@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { makeProject, mockConfig, onlySession, ROOT, runOde, startModel } from "../support/ode.js";
+import { collect, makeProject, mockConfig, onlySession, ROOT, runOde, startModel, startOde, waitFor } from "../support/ode.js";
 
 describe("ode run against a loopback OpenAI-compatible model", () => {
   it("runs a write tool call for real and answers", async () => {
@@ -97,9 +97,15 @@ describe("ode run against a loopback OpenAI-compatible model", () => {
   });
 
   it("--format json prints an error line for a run that does not complete; --format events prints ode's events", async () => {
-    const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "sleep 30" } }] }]);
+    const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "touch started; sleep 30" } }] }]);
     const project = makeProject(mockConfig(model.baseURL));
-    const aborted = await runOde(project, ["run", "--format", "json", "--timeout", "500", "sleep"]);
+    // Interrupted once its tool runs (not after a fixed time, which a loaded machine may not reach).
+    const child = startOde(project, ["run", "--format", "json", "sleep"]);
+    const done = collect(child);
+    child.stdin!.end();
+    await waitFor(() => fs.existsSync(path.join(project.dir, "started")), 20_000);
+    child.kill("SIGINT");
+    const aborted = await done;
     expect(aborted.code).toBe(130);
     const lines = aborted.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.at(-1)).toMatchObject({ type: "error", error: { name: "MessageAbortedError" } });
