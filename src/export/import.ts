@@ -93,7 +93,8 @@ const odeSchema = z.strictObject({
   info: sessionInfoSchema,
   messages: messagesSchema,
   diagnostics: z.strictObject({
-    aborts: z.array(z.union([abortSchema, importedAbortSchema])),
+    // By source, so an abort of ode's own that lacks a field is refused naming that field.
+    aborts: z.array(z.discriminatedUnion("source", [abortSchema, importedAbortSchema])),
     title_generations: z.array(traceSchema),
     loop: z.strictObject({ runs: z.array(runSchema), last: runSchema.nullable().optional() }),
   }),
