@@ -52,8 +52,10 @@ async function post<T>(route: string, body: unknown): Promise<T> {
 async function job(): Promise<number> {
   const start = performance.now();
   const session = await post<{ id: string }>("/session", {});
-  const turn = await post<{ outcome: string }>(`/session/${session.id}/message`, { text: "say your session id with bash" });
-  if (turn.outcome !== "completed") throw new Error(`turn ${turn.outcome}`);
+  const turn = await post<{ info: { error?: { name: string } } }>(`/session/${session.id}/message`, {
+    parts: [{ type: "text", text: "say your session id with bash" }],
+  });
+  if (turn.info.error) throw new Error(`turn failed: ${turn.info.error.name}`);
   return performance.now() - start;
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 
-export type IdPrefix = "ses" | "msg" | "prt" | "run" | "lop";
+export type IdPrefix = "ses" | "msg" | "prt" | "run" | "lop" | "evt";
 
 /** The id grammar: what `newId` makes, and what opencode's ids look like too. */
 export function idPattern(prefix: IdPrefix): RegExp {

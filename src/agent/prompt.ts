@@ -26,6 +26,12 @@ export interface PromptInput {
   model?: string;
   /** Cancels the run with source `timeout` after this many milliseconds. */
   timeoutMs?: number;
+  /** The user message's id, chosen by the client (opencode's `messageID`). */
+  messageID?: string;
+  /** Instructions appended to the system prompt for this turn (opencode's `system`). */
+  system?: string;
+  /** Tools switched on or off by name for this turn (opencode's `tools`); unnamed tools stay on. */
+  tools?: Record<string, boolean>;
 }
 
 export interface PromptResult {
@@ -50,9 +56,10 @@ export interface StartedRun {
   user: UserMessage;
   spec: ModelSpec;
   text: string;
-  /** The system prompt, with the project instructions read when the run started. */
+  /** The system prompt, with the project instructions read when the run started and the caller's `system`. */
   system: string;
   timer?: NodeJS.Timeout;
+  tools?: Record<string, boolean>;
 }
 
 /** What the steps found out, filled in as the run goes. */
@@ -77,7 +84,7 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
   const instructions = loadInstructions(session.directory, rt.env);
   const run = rt.runs.start(session.id, "prompt");
   const user: UserMessage = {
-    id: newId("msg"),
+    id: input.messageID ?? newId("msg"),
     sessionID: session.id,
     role: "user",
     time: { created: Date.now() },
@@ -99,8 +106,9 @@ export function startRun(rt: Runtime, input: PromptInput): StartedRun {
           () => rt.runs.cancel(session.id, { source: "timeout", reason: `timeout after ${input.timeoutMs} ms`, via: "timeout" }),
           input.timeoutMs,
         );
-  const system = systemPrompt(session.directory, instructions.text);
-  return { run, session, user, spec, text: input.text, system, ...(timer ? { timer } : {}) };
+  const base = systemPrompt(session.directory, instructions.text);
+  const system = input.system ? `${base}\n\n${input.system}` : base;
+  return { run, session, user, spec, text: input.text, system, ...(timer ? { timer } : {}), ...(input.tools ? { tools: input.tools } : {}) };
 }
 
 /**
@@ -180,7 +188,7 @@ async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, m
     model: model.language,
     system: started.system,
     messages,
-    tools: step.tools(),
+    tools: step.tools(started.tools),
     abortSignal: run.signal,
     maxRetries: MODEL_MAX_RETRIES,
     onError: () => {},

@@ -65,9 +65,9 @@ export class Step {
     return part;
   }
 
-  tools(): ToolSet {
+  tools(enabled: Record<string, boolean> = {}): ToolSet {
     const set: ToolSet = {};
-    for (const def of this.rt.tools) set[def.name] = this.wrap(def);
+    for (const def of this.rt.tools) if (enabled[def.name] !== false) set[def.name] = this.wrap(def);
     return set;
   }
 

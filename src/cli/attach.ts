@@ -1,10 +1,8 @@
 import http from "node:http";
 import https from "node:https";
-import type { PromptResult } from "../agent/prompt.js";
-import type { OdeEvent } from "../events.js";
 import { InvalidInputError, OdeError } from "../session/errors.js";
-import type { SessionInfo } from "../session/schema.js";
-import { Renderer, type OutputFormat } from "./render.js";
+import type { MessageWithParts, SessionInfo } from "../session/schema.js";
+import { Renderer, type OutputFormat, type RenderedEvent } from "./render.js";
 import { onInterrupt } from "./signals.js";
 
 export interface AttachOptions {
@@ -19,6 +17,15 @@ export interface AttachOptions {
 
 /** How long to keep reading events after the turn's answer, for those still in flight on the other connection. */
 const EVENT_TAIL_MS = 5000;
+
+/** The server's password and user name: ode's variables first, then opencode's, so either server is reachable. */
+export function serverCredentials(env: NodeJS.ProcessEnv = process.env): { password?: string; username: string } {
+  return {
+    password: env.ODE_SERVER_PASSWORD || env.OPENCODE_SERVER_PASSWORD || undefined,
+    // opencode checks the user name (default "opencode"); ode ignores it.
+    username: env.ODE_SERVER_USERNAME || env.OPENCODE_SERVER_USERNAME || "opencode",
+  };
+}
 
 /** The server's answer carries its HTTP status, so exit codes match a local run's (409 busy -> 3). */
 class RemoteError extends OdeError {
@@ -55,7 +62,7 @@ class Remote {
   private readonly base: string;
   private readonly authorization?: string;
 
-  constructor(url: string, password: string | undefined) {
+  constructor(url: string, credentials: { password?: string; username: string }) {
     let parsed: URL;
     try {
       parsed = new URL(serverURL(url));
@@ -63,9 +70,9 @@ class Remote {
     } catch {
       throw new InvalidInputError(`--attach needs a server URL such as http://127.0.0.1:4096, not ${url}`);
     }
-    const secret = decodeURIComponent(parsed.password) || password;
+    const secret = decodeURIComponent(parsed.password) || credentials.password;
     if (secret) {
-      const user = decodeURIComponent(parsed.username) || "ode";
+      const user = decodeURIComponent(parsed.username) || credentials.username;
       this.authorization = `Basic ${Buffer.from(`${user}:${secret}`).toString("base64")}`;
     }
     parsed.username = "";
@@ -97,19 +104,25 @@ class Remote {
     } catch {
       // Not one of ode's JSON errors (a proxy's page, say): its text is the message.
     }
-    if (status === 401) message += " (set ODE_SERVER_PASSWORD or put the password in the URL)";
+    if (status === 401) message += " (set ODE_SERVER_PASSWORD or OPENCODE_SERVER_PASSWORD, or put the password in the URL)";
     throw new RemoteError(message, status);
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return JSON.parse(await this.check(await this.open(method, path, body))) as T;
+    return (await this.request<T>(method, path, body)).body;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<{ body: T; headers: http.IncomingHttpHeaders }> {
+    const res = await this.open(method, path, body);
+    return { body: JSON.parse(await this.check(res)) as T, headers: res.headers };
   }
 
   /**
    * Resolves once the server answered with its headers: it subscribes a stream before answering, so no event
    * published afterwards is missed. `ended` settles when the stream does.
    */
-  async events(sessionID: string, onEvent: (event: OdeEvent) => void): Promise<{ ended: Promise<void>; close(): void }> {
+  async events(sessionID: string, onEvent: (event: RenderedEvent) => void): Promise<{ ended: Promise<void>; close(): void }> {
+    // opencode's server has no session filter: events of other sessions are dropped here.
     const res = await this.open("GET", `/event?sessionID=${encodeURIComponent(sessionID)}`);
     if (res.statusCode !== 200) await this.check(res);
     res.setEncoding("utf8");
@@ -124,7 +137,11 @@ class Remote {
           .map((line) => line.slice(5).trimStart())
           .join("\n");
         buffer = buffer.slice(end + 2);
-        if (data) onEvent(JSON.parse(data) as OdeEvent);
+        if (!data) continue;
+        const event = JSON.parse(data) as { type: string; sessionID?: string; properties?: Record<string, unknown> };
+        const properties = event.properties ?? {};
+        const of = (properties.sessionID as string | undefined) ?? event.sessionID;
+        if (of === sessionID) onEvent({ type: event.type, sessionID: of, properties });
       }
     });
     const ended = new Promise<void>((resolve) => {
@@ -147,23 +164,42 @@ async function pickSession(remote: Remote, opts: AttachOptions): Promise<Session
   return remote.call<SessionInfo>("POST", "/session", opts.title ? { title: opts.title } : {});
 }
 
+/** How a turn ended, from opencode's answer (its last assistant message). */
+function outcomeOf(turn: MessageWithParts): "completed" | "aborted" | "error" {
+  if (turn.info.role !== "assistant" || !turn.info.error) return turn.info.role === "assistant" ? "completed" : "aborted";
+  return turn.info.error.name === "MessageAbortedError" ? "aborted" : "error";
+}
+
 /**
- * `ode run --attach URL`: the same turn as a local `ode run`, run by a server. Its events are streamed back and
- * printed like a local run's; Ctrl-C asks the server to abort the run, a second one exits at once.
+ * `ode run --attach URL`: the same turn as a local `ode run`, run by a server (`ode serve` or `opencode serve`:
+ * both speak opencode's API). Its events are streamed back and printed like a local run's; Ctrl-C asks the
+ * server to abort the run, a second one exits at once.
  */
 export async function runAttached(url: string, opts: AttachOptions): Promise<void> {
-  const remote = new Remote(url, process.env.ODE_SERVER_PASSWORD || undefined);
+  const remote = new Remote(url, serverCredentials());
   const session = await pickSession(remote, opts);
   const path = `/session/${encodeURIComponent(session.id)}`;
-  const finishedRuns = new Set<string>();
+  // opencode's deltas do not say whether they grow a text or a reasoning part; the part's first update does.
+  const partTypes = new Map<string, string>();
+  let sent = false;
+  let idle = false;
   let streamEnded = false;
   let notify = () => {};
   const renderer = new Renderer(opts.format);
   const stream = await remote.events(session.id, (event) => {
     if (event.type.startsWith("server.")) return;
-    renderer.handle(event);
-    if (event.type === "run.finished") {
-      finishedRuns.add(String(event.properties.runID));
+    const props = event.properties;
+    if (event.type === "message.part.updated") {
+      const part = props.part as { id: string; type: string };
+      partTypes.set(part.id, part.type);
+    }
+    if (event.type === "message.part.delta" && props.partType === undefined) {
+      renderer.handle({ ...event, properties: { ...props, partType: partTypes.get(String(props.partID)) } });
+    } else {
+      renderer.handle(event);
+    }
+    if (sent && event.type === "session.idle") {
+      idle = true;
       notify();
     }
   });
@@ -177,17 +213,20 @@ export async function runAttached(url: string, opts: AttachOptions): Promise<voi
       process.stderr.write(`ode: could not abort the run: ${error.message}\n`);
     });
   });
-  let result: Pick<PromptResult, "runID" | "outcome" | "error" | "text" | "abort">;
+  let turn: MessageWithParts;
   try {
-    result = await remote.call("POST", `${path}/message`, {
-      text: opts.message,
-      ...(opts.model ? { model: opts.model } : {}),
+    const [providerID, ...model] = opts.model?.split("/") ?? [];
+    sent = true;
+    ({ body: turn } = await remote.request<MessageWithParts>("POST", `${path}/message`, {
+      parts: [{ type: "text", text: opts.message }],
+      ...(providerID && model.length ? { model: { providerID, modelID: model.join("/") } } : {}),
+      // ode's own field: an opencode server refuses unknown fields, so it is sent only when asked for.
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-    });
+    }));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, EVENT_TAIL_MS);
       notify = () => {
-        if (!finishedRuns.has(result.runID) && !streamEnded) return;
+        if (!idle && !streamEnded) return;
         clearTimeout(timer);
         resolve();
       };
@@ -198,5 +237,6 @@ export async function runAttached(url: string, opts: AttachOptions): Promise<voi
     stream.close();
     renderer.stop();
   }
-  renderer.finish(result, session.id);
+  const error = turn.info.role === "assistant" ? turn.info.error : undefined;
+  renderer.finish({ outcome: outcomeOf(turn), ...(error ? { error } : {}) }, session.id);
 }

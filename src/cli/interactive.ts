@@ -62,7 +62,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   const say = (text: string) => process.stdout.write(text + "\n");
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   if (process.stdin.isTTY) readline.emitKeypressEvents(process.stdin, rl);
-  const render = renderEvents(rt.events, "text", () => current?.id);
+  const render = await renderEvents(rt, "text", () => current?.id);
   // Ctrl-C in the terminal: aborts the run that is going; when idle, a second one within 2 s quits. Without this
   // handler readline would pause its input and the prompt would stop reading.
   let idleInterrupt = 0;

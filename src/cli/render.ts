@@ -1,10 +1,19 @@
-import type { OdeEvent, RuntimeEvents } from "../events.js";
+import type { OdeEvent } from "../events.js";
+import type { Runtime } from "../runtime.js";
 import { abortSummary, type AbortDiagnostic } from "../session/abort.js";
 import type { RunOutcome } from "../session/runs.js";
+import type { Part } from "../session/schema.js";
+import type { WireEvent } from "../server/opencode-events.js";
 import { outcomeExitCode } from "./fail.js";
 import { TextProgress } from "./progress.js";
 
-export type OutputFormat = "text" | "json";
+/** `json` is opencode's `run --format json` vocabulary; `events` is ode's own event stream. */
+export const OUTPUT_FORMATS = ["text", "json", "events"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** An event of ode's or, translated, of opencode's vocabulary (`session.error`, `session.status`, ...). */
+export type RenderedEvent = Required<Pick<WireEvent, "sessionID">> & WireEvent;
+type Lines = (event: RenderedEvent) => void;
 
 export interface RunEnd {
   outcome: RunOutcome;
@@ -13,26 +22,25 @@ export interface RunEnd {
 }
 
 /**
- * Prints a session's live events: JSON lines (each with its `sessionID`) for scripts, or, for people, the answer
- * streaming on stdout and the progress of tool calls on stderr. It also remembers what the end-of-run line needs
- * (the abort diagnostic, the tool it interrupted), for a local run and `ode run --attach` alike.
+ * Prints a session's live events: for people, the answer streaming on stdout and the progress of tool calls on
+ * stderr; for scripts, opencode's JSON lines (`json`) or ode's events (`events`). It also remembers what the
+ * end-of-run line needs (the abort diagnostic, the tool it interrupted), for a local run and `--attach` alike.
  */
 export class Renderer {
   private readonly progress?: TextProgress;
+  private readonly lines?: Lines;
   /** The diagnostic of the last run that was aborted, as the runtime announced it. */
   abort?: AbortDiagnostic;
 
-  constructor(private readonly format: OutputFormat) {
+  constructor(format: OutputFormat) {
     if (format === "text") this.progress = new TextProgress();
+    else this.lines = format === "json" ? opencodeLines() : eventLines;
   }
 
-  handle(event: OdeEvent): void {
-    if (event.type === "run.aborted") this.abort = event.properties.abort;
-    if (this.format === "json") {
-      process.stdout.write(JSON.stringify({ ...event.properties, type: event.type, sessionID: event.sessionID, timestamp: Date.now() }) + "\n");
-      return;
-    }
-    this.progress!.handle(event);
+  handle(event: RenderedEvent | OdeEvent): void {
+    if (event.type === "run.aborted") this.abort = (event.properties as { abort: AbortDiagnostic }).abort;
+    if (this.lines) this.lines(event as RenderedEvent);
+    else this.progress!.handle(event as OdeEvent);
   }
 
   /** Why a run stopped, in one line: who aborted it and during what, or the model's HTTP status and message. */
@@ -68,13 +76,26 @@ export class Renderer {
   }
 }
 
-/** Renders the events of one session (the current one, which the interactive prompt can switch). */
-export function renderEvents(events: RuntimeEvents, format: OutputFormat, sessionID: () => string | undefined): { renderer: Renderer; stop(): void } {
+/**
+ * Renders the events of one session (the current one, which the interactive prompt can switch). For `json` the
+ * events are first translated as the server sends them, so a local run and an attached one print the same lines.
+ */
+export async function renderEvents(
+  rt: Runtime,
+  format: OutputFormat,
+  sessionID: () => string | undefined,
+): Promise<{ renderer: Renderer; stop(): void }> {
   const renderer = new Renderer(format);
-  const unsubscribe = events.subscribe((event) => {
+  let translate = (event: OdeEvent): Array<RenderedEvent | OdeEvent> => [event];
+  if (format === "json") {
+    const { OpencodeEvents } = await import("../server/opencode-events.js");
+    const translator = new OpencodeEvents(rt);
+    translate = (event) => translator.translate(event).map((wire) => ({ ...wire, sessionID: event.sessionID }));
+  }
+  const unsubscribe = rt.events.subscribe((event) => {
     const current = sessionID();
     if (current && event.sessionID !== current) return;
-    renderer.handle(event);
+    for (const each of translate(event)) renderer.handle(each);
   });
   return {
     renderer,
@@ -82,5 +103,44 @@ export function renderEvents(events: RuntimeEvents, format: OutputFormat, sessio
       unsubscribe();
       renderer.stop();
     },
+  };
+}
+
+const eventLines: Lines = (event) =>
+  process.stdout.write(JSON.stringify({ ...event.properties, type: event.type, sessionID: event.sessionID, timestamp: Date.now() }) + "\n");
+
+/** The line type opencode's `run --format json` prints for a part, once the part is complete; undefined before. */
+function lineType(part: Part): string | undefined {
+  switch (part.type) {
+    case "step-start":
+      return "step_start";
+    case "step-finish":
+      return "step_finish";
+    case "tool":
+      return part.state.status === "completed" || part.state.status === "error" ? "tool_use" : undefined;
+    case "text":
+    case "reasoning":
+      return part.time?.end !== undefined ? part.type : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** `{type, timestamp, sessionID, part}` per finished part and `{type: "error", ..., error}` per session error. */
+function opencodeLines(): Lines {
+  const printed = new Set<string>();
+  const print = (type: string, sessionID: string, data: object) =>
+    process.stdout.write(JSON.stringify({ type, timestamp: Date.now(), sessionID, ...data }) + "\n");
+  return (event) => {
+    if (event.type === "session.error") {
+      print("error", event.sessionID, { error: event.properties.error });
+      return;
+    }
+    if (event.type !== "message.part.updated") return;
+    const part = event.properties.part as Part;
+    const type = lineType(part);
+    if (!type || printed.has(part.id)) return;
+    printed.add(part.id);
+    print(type, event.sessionID, { part });
   };
 }

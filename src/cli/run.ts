@@ -6,7 +6,7 @@ import type { SessionInfo } from "../session/schema.js";
 import { action, exitWhenFlushed } from "./fail.js";
 import { openRuntime } from "./open.js";
 import { wireRunSignals } from "./signals.js";
-import type { OutputFormat } from "./render.js";
+import { OUTPUT_FORMATS, type OutputFormat } from "./render.js";
 
 interface RunOptions {
   model?: string;
@@ -58,12 +58,12 @@ export function registerRun(program: Command): void {
     .option("-s, --session <id>", "add the turn to this session")
     .option("-c, --continue", "add the turn to the most recent session of this directory")
     .option("--title <title>", "set the session title (never overwritten by a generated one)")
-    .option("--format <format>", "text or json (one JSON event per line)", "text")
+    .option("--format <format>", "text, json (opencode's run --format json lines) or events (ode's event stream)", "text")
     .option("--timeout <ms>", "cancel the run after this many milliseconds (source: timeout)")
     .option("--attach <url>", "send the run to a running `ode serve` instead of running it here")
     .action(
       action(async (words: string[], opts: RunOptions) => {
-        if (opts.format !== "text" && opts.format !== "json") throw new InvalidInputError(`--format must be text or json, not ${opts.format}`);
+        if (!OUTPUT_FORMATS.includes(opts.format)) throw new InvalidInputError(`--format must be text, json or events, not ${opts.format}`);
         const text = words.length > 0 ? words.join(" ") : (await readStdin()).trim();
         if (!text) throw new InvalidInputError("no message: pass it as arguments or on stdin");
         const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout);
@@ -89,7 +89,7 @@ export function registerRun(program: Command): void {
         // A misconfigured model fails here, before a session is created for a run that cannot start.
         modelSpec(rt.config, pickModelName(rt.config, opts.model, rt.env), rt.env);
         const session = pickSession(rt, opts);
-        const render = renderEvents(rt.events, opts.format, () => session.id);
+        const render = await renderEvents(rt, opts.format, () => session.id);
         let escalated!: () => void;
         const stopWaiting = new Promise<void>((resolve) => (escalated = resolve));
         const unwire = wireRunSignals(rt, session.id, escalated);

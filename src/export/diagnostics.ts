@@ -22,8 +22,23 @@ export interface RunRecord {
 
 export type TitleGenerationEntry = TitleTrace & { completed_after_abort: boolean };
 
+/**
+ * An abort ode did not record: a message imported from opencode (or written by a client through its own means)
+ * that ended with `MessageAbortedError`. Nobody said who aborted it, so the source is `unknown`.
+ */
+export interface ImportedAbort {
+  recorded_at: number;
+  message_id: string;
+  source: "unknown";
+  via: typeof IMPORTED_VIA;
+  error_message?: string;
+}
+export const IMPORTED_VIA = "imported-message";
+
+export type ExportedAbort = AbortDiagnostic | ImportedAbort;
+
 export interface Diagnostics {
-  aborts: AbortDiagnostic[];
+  aborts: ExportedAbort[];
   title_generations: TitleGenerationEntry[];
   loop: { runs: RunRecord[]; last: RunRecord | null };
 }
@@ -58,14 +73,20 @@ export function toRunRecord(row: RunRow): RunRecord {
 }
 
 /**
- * Joins the three sources of evidence (aborts stored on messages, run rows, title traces) in memory.
+ * Joins the sources of evidence (aborts stored on messages, run rows, title traces, and aborted messages no run
+ * of ode's accounts for) in memory.
  *
  * An abort is written on the run row and, when the run had an assistant message, copied onto it; the run row's
  * copy wins, so a run aborted before its first assistant message is reported too and no run is reported twice.
  * `title_generation_state` is what the run knew when it was cancelled; a generation that was `in_flight` then and
  * later succeeded is reported as `completed_after_abort` here (the message's own copy is left as recorded).
  */
-export function buildDiagnostics(messageAborts: MessageAbort[], rows: RunRow[], traces: TitleTrace[]): Diagnostics {
+export function buildDiagnostics(
+  messageAborts: MessageAbort[],
+  rows: RunRow[],
+  traces: TitleTrace[],
+  abortedMessages: ImportedAbort[] = [],
+): Diagnostics {
   const byRun = new Map<string, MessageAbort>();
   for (const found of messageAborts) byRun.set(found.abort.run_id, found);
   for (const row of rows) {
@@ -75,7 +96,10 @@ export function buildDiagnostics(messageAborts: MessageAbort[], rows: RunRow[], 
 
   const entries: TitleGenerationEntry[] = traces.map((trace) => ({ ...trace, completed_after_abort: false }));
   const traceOf = new Map(entries.map((entry) => [entry.user_message_id, entry]));
-  const aborts = [...byRun.values()]
+  const runs = rows.map(toRunRecord);
+  // A message of one of ode's runs is accounted for by its run (a crash-recovered run's message has no copy).
+  const ofRuns = new Set(runs.flatMap((run) => run.assistant_message_ids));
+  const aborts: ExportedAbort[] = [...byRun.values()]
     .map(({ abort, userMessageID }) => {
       const trace = traceOf.get(userMessageID);
       const finishedLater =
@@ -86,9 +110,8 @@ export function buildDiagnostics(messageAborts: MessageAbort[], rows: RunRow[], 
       if (!finishedLater) return abort;
       trace.completed_after_abort = true;
       return { ...abort, title_generation_state: "completed_after_abort" as const };
-    })
-    .sort((a, b) => a.recorded_at - b.recorded_at);
-
-  const runs = rows.map(toRunRecord);
+    });
+  aborts.push(...abortedMessages.filter((found) => !ofRuns.has(found.message_id)));
+  aborts.sort((a, b) => a.recorded_at - b.recorded_at);
   return { aborts, title_generations: entries, loop: { runs, last: runs.at(-1) ?? null } };
 }

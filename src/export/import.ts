@@ -51,6 +51,9 @@ const abortSchema = z.looseObject({
   title_generation_state: z.enum(reportedTitleStates),
 });
 
+/** An abort the export derived from an aborted message no run accounts for: read again from that message. */
+const importedAbortSchema = z.looseObject({ recorded_at: z.number(), message_id: z.string(), source: z.literal("unknown") });
+
 // Strict: runs are stored in columns, so a key this schema does not name could not be kept.
 const runSchema = z.strictObject({
   run_id: id("run"),
@@ -92,7 +95,8 @@ const odeSchema = z.strictObject({
   info: sessionInfoSchema,
   messages: messagesSchema,
   diagnostics: z.strictObject({
-    aborts: z.array(abortSchema),
+    // By source, so an abort of ode's own that lacks a field is refused naming that field.
+    aborts: z.array(z.discriminatedUnion("source", [abortSchema, importedAbortSchema])),
     title_generations: z.array(traceSchema),
     loop: z.strictObject({ runs: z.array(runSchema), last: runSchema.nullable().optional() }),
   }),
@@ -163,7 +167,7 @@ function fromOde(raw: unknown): ImportDocument {
   if (last !== undefined && !isDeepStrictEqual(last, expected)) {
     invalid(["diagnostics", "loop", "last"], `must be ${expected ? `the last run of diagnostics.loop.runs (${expected.run_id})` : "null (there are no runs)"}`);
   }
-  return { info, messages, runs, aborts: diagnostics.aborts, traces: diagnostics.title_generations };
+  return { info, messages, runs, aborts: diagnostics.aborts.filter((a): a is AbortEntry => a.source !== "unknown"), traces: diagnostics.title_generations };
 }
 
 function checkOwnership(doc: ImportDocument): void {
@@ -230,7 +234,7 @@ function checkDerived(rt: Pick<Runtime, "store" | "runs">, doc: ImportDocument):
     rt.runs.rows(doc.info.id),
     rt.store.titleTraces<TitleTrace>(doc.info.id),
   );
-  const byRun = new Map(derived.aborts.map((abort) => [abort.run_id, abort]));
+  const byRun = new Map(derived.aborts.flatMap((abort) => ("run_id" in abort ? [[abort.run_id, abort] as const] : [])));
   doc.aborts.forEach((abort, i) => {
     const state = byRun.get(abort.run_id)?.title_generation_state;
     if (state === abort.title_generation_state) return;

@@ -56,7 +56,7 @@ function sanitizeError(error: MessageError | null, owner: string): unknown {
  */
 function sanitizeAbort(abort: Partial<AbortDiagnostic> | undefined | null, sessions: ExportDocument[], owner: string): unknown {
   if (!abort) return abort ?? null;
-  const fromSession = abort.run_id ? sessions.flatMap((s) => s.diagnostics.aborts).find((a) => a.run_id === abort.run_id) : undefined;
+  const fromSession = abort.run_id ? sessions.flatMap((s) => s.diagnostics.aborts).find((a) => "run_id" in a && a.run_id === abort.run_id) : undefined;
   if (fromSession) return fromSession;
   return {
     ...(typeof abort.recorded_at === "number" ? { recorded_at: abort.recorded_at } : {}),

@@ -2,6 +2,7 @@ import { cancelSources, cancelVias, reportedTitleStates, runPhases } from "../se
 import { runKinds, runOutcomes } from "../session/runs.js";
 import { killModes } from "../shell/spawn.js";
 import type { MessageInfo, Part, SessionInfo } from "../session/schema.js";
+import { IMPORTED_VIA } from "./diagnostics.js";
 import { EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportDocument, type RuntimeInfo } from "./snapshot.js";
 
 /*
@@ -36,7 +37,9 @@ import { EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportDocument, type Runtime
  * - closed sets: role, part type, tool status, finish reasons, error names (opencode's and ode's), abort source,
  *   mode, phase and title generation state, run kind and outcome, model variant, file mime type.
  * - abort `via`: kept when one of the paths ode writes (`SIGINT`, `SIGTERM`, `cli`, `esc`, `ctrl-c`, `timeout`,
- *   `POST /session/:id/abort`).
+ *   `POST /session/:id/abort`, `imported-message`).
+ * - tool input: the marker is wrapped in an object, `{redacted: "[redacted:tool-input:<id>]"}`, as opencode's own
+ *   sanitizer does, because opencode's importer requires an object there.
  * - `runtime`: describes the machine running `ode export` (import never stores it), not the session. Platform,
  *   arch and channel from closed sets, time zone when the time zone database knows it, Node version and locale by
  *   strict pattern, `os_release` when in a kernel release's shape (numbers, then at most six short alphanumeric
@@ -332,9 +335,9 @@ const toolCallID: Field = (value, owner, ctx, parent) =>
 const abortRules = rules({
   run_id: id("run"),
   message_id: id("msg"),
-  source: oneOf("source", cancelSources),
+  source: oneOf("source", [...cancelSources, "unknown"]),
   mode: oneOf("mode", killModes),
-  via: oneOf("via", cancelVias),
+  via: oneOf("via", [...cancelVias, IMPORTED_VIA]),
   phase: oneOf("phase", runPhases),
   tool_call_id: toolCallID,
   title_generation_state: oneOf("title-generation-state", reportedTitleStates),
@@ -347,7 +350,9 @@ function ownID(value: unknown, field: string, prefix: RefPrefix, fallback: strin
   return isObject(value) && typeof value[field] === "string" ? ctx.id(prefix, value[field] as string) : fallback;
 }
 
-const abort: Field = (value, owner, ctx) => scrub(value, ownID(value, "run_id", "run", owner, ctx), abortRules, "abort", ctx);
+// An abort derived from an imported message has no run: it is owned by that message, like the error it copies.
+const abort: Field = (value, owner, ctx) =>
+  scrub(value, ownID(value, "run_id", "run", ownID(value, "message_id", "msg", owner, ctx), ctx), abortRules, "abort", ctx);
 
 const traceRules = rules({
   model: modelPath,
@@ -410,7 +415,8 @@ const messageRules = rules({
 
 const toolStateRules = rules({
   status: oneOf("status", ["pending", "running", "completed", "error"]),
-  input: redact("tool-input"),
+  // opencode's importer requires an object here, so the marker is wrapped as opencode's own sanitizer does.
+  input: (value, owner) => (value === null ? null : { redacted: redacted("tool-input", owner) }),
   raw: redact("tool-input"),
   output: redact("tool-output"),
   title: redact("tool-title"),
@@ -486,7 +492,7 @@ export function sanitizeExport(doc: ExportDocument): ExportDocument {
     ctx.id("msg", m.info.id);
     ctx.wantCall((m.info as { diagnostics?: { abort?: { tool_call_id?: unknown } } }).diagnostics?.abort?.tool_call_id);
   }
-  for (const a of doc.diagnostics.aborts) ctx.wantCall(a.tool_call_id);
+  for (const a of doc.diagnostics.aborts) if ("tool_call_id" in a) ctx.wantCall(a.tool_call_id);
   const info = scrub(doc.info, sessionID, sessionRules, "session", ctx) as SessionInfo;
   const messages = doc.messages.map((m) => {
     // Parts first: the message's abort diagnostic names a tool call of one of them.

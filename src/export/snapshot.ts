@@ -1,9 +1,10 @@
 import os from "node:os";
 import type { TitleTrace } from "../agent/title.js";
 import type { Runtime } from "../runtime.js";
+import { opencodeMessages, opencodeSession, sessionTotals } from "../session/opencode.js";
 import type { MessageWithParts, SessionInfo } from "../session/schema.js";
 import { CHANNEL, VERSION } from "../version.js";
-import { buildDiagnostics, messageAbortOf, type Diagnostics, type MessageAbort } from "./diagnostics.js";
+import { buildDiagnostics, IMPORTED_VIA, messageAbortOf, type Diagnostics, type ImportedAbort, type MessageAbort } from "./diagnostics.js";
 
 export const EXPORT_FORMAT = "ode.session";
 export const EXPORT_SCHEMA_VERSION = 1;
@@ -39,14 +40,16 @@ export interface ExportDocument {
  * traces) and one walk over the messages.
  */
 export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string): ExportDocument {
-  const info = rt.store.getSession(sessionID);
-  const messages = rt.store.messages(sessionID);
+  const stored = rt.store.getSession(sessionID);
+  const messages = opencodeMessages(rt.store.messages(sessionID));
+  const info = opencodeSession(stored, sessionTotals(messages));
   const rows = rt.runs.rows(sessionID);
   const traces = rt.store.titleTraces<TitleTrace>(sessionID);
 
   const models = new Set<string>();
   const instructions = new Set<string>();
   const messageAborts: MessageAbort[] = [];
+  const abortedMessages: ImportedAbort[] = [];
   let parts = 0;
   let toolCalls = 0;
   let cost = 0;
@@ -61,10 +64,19 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
     }
     const found = messageAbortOf(message);
     if (found) messageAborts.push(found);
+    else if (message.role === "assistant" && message.error?.name === "MessageAbortedError") {
+      abortedMessages.push({
+        recorded_at: message.time.completed ?? message.time.created,
+        message_id: message.id,
+        source: "unknown",
+        via: IMPORTED_VIA,
+        ...(message.error.data.message ? { error_message: message.error.data.message } : {}),
+      });
+    }
   }
   for (const trace of traces) models.add(trace.model);
 
-  const diagnostics = buildDiagnostics(messageAborts, rows, traces);
+  const diagnostics = buildDiagnostics(messageAborts, rows, traces, abortedMessages);
   const { locale, timeZone } = Intl.DateTimeFormat().resolvedOptions();
   return {
     format: EXPORT_FORMAT,

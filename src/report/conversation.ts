@@ -81,6 +81,8 @@ export function renderConversation(doc: ExportDocument, anchor: (id: string) => 
   const abortByMessage = new Map<string, AbortDiagnostic>();
   const abortByRun = new Map<string, AbortDiagnostic>();
   for (const abort of doc.diagnostics.aborts) {
+    // An abort derived from an imported message has no provenance to show beyond its message's error.
+    if (!("run_id" in abort)) continue;
     if (abort.message_id) abortByMessage.set(abort.message_id, abort);
     else abortByRun.set(abort.run_id, abort);
   }

@@ -1,3 +1,4 @@
+import type { AbortDiagnostic } from "../session/abort.js";
 import type { ExportDocument } from "../export/snapshot.js";
 import { Axis } from "./axis.js";
 import { renderConversation } from "./conversation.js";
@@ -53,7 +54,7 @@ function header(doc: ExportDocument): Html {
 
 function abortList(doc: ExportDocument): Html {
   if (doc.diagnostics.aborts.length === 0) return html``;
-  return html`<ol class="aborts">${doc.diagnostics.aborts.map(
+  return html`<ol class="aborts">${doc.diagnostics.aborts.filter((a): a is AbortDiagnostic => "run_id" in a).map(
     (a) => html`<li><b>${a.source}</b> ${abortLabel(a)} <span class="dim">· ${clock(a.recorded_at)} · run ${a.run_id}</span></li>`,
   )}</ol>`;
 }

@@ -119,6 +119,8 @@ export function sessionTimeline(doc: ExportDocument, anchor: (id: string) => str
 
   const markers: Marker[] = [];
   for (const abort of doc.diagnostics.aborts) {
+    // An abort derived from an imported message names no run or tool call to mark.
+    if (!("run_id" in abort)) continue;
     // The exact element the abort interrupted: its tool call, else its model step, else its run.
     const bar =
       (abort.tool_call_id && (byKey.get(`${abort.message_id} ${abort.tool_call_id}`) ?? byKey.get(`* ${abort.tool_call_id}`))) ||

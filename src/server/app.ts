@@ -1,3 +1,4 @@
+import os from "node:os";
 import type { HttpBindings } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -15,12 +16,27 @@ import { renderLoopReport } from "../report/loop.js";
 import { loopView } from "../report/loop-data.js";
 import { renderSessionReport } from "../report/session.js";
 import type { Runtime } from "../runtime.js";
-import { cancelMetaSchema, MAX_TIMEOUT_MS, type CancelMeta } from "../session/abort.js";
+import type { CancelMeta } from "../session/abort.js";
 import { fieldPath, firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
 import { headerCarrier, withTraceParent, type TraceCarrier } from "../telemetry/index.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
 import { registerLoopRoutes } from "./loops.js";
+import {
+  abortBody,
+  configView,
+  createBody,
+  messagesView,
+  one,
+  promptBody,
+  promptInput,
+  RUN_ID_HEADER,
+  sessionView,
+  shellBody,
+  statusView,
+  turnView,
+} from "./opencode.js";
+import { OpencodeEvents } from "./opencode-events.js";
 
 export interface ServerOptions extends EventStreamOptions {
   /** When set, every route needs HTTP Basic auth with this password. */
@@ -39,15 +55,7 @@ export interface OdeServer {
   drain(meta: CancelMeta, timeoutMs: number): Promise<void>;
 }
 
-const promptBody = z.object({
-  text: z.string().min(1, "must not be empty"),
-  model: z.string().optional(),
-  timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
-});
-const createBody = z.object({ title: z.string().optional() });
-const renameBody = z.object({ title: z.string() });
-const shellBody = z.object({ command: z.string().min(1, "must not be empty") });
-const abortBody = cancelMetaSchema.pick({ reason: true, mode: true });
+const renameBody = z.looseObject({ title: z.string() });
 
 /** Request bodies larger than this are refused with 413 before they are read into memory. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -74,10 +82,14 @@ function traceCarrier(c: Context): TraceCarrier {
   return headerCarrier((name) => c.req.header(name));
 }
 
-/** The HTTP interface: a thin layer over the functions the CLI uses, on one runtime shared by all sessions. */
+/**
+ * The HTTP interface: a thin layer over the functions the CLI uses, on one runtime shared by all sessions. Routes,
+ * bodies, answers and events are opencode's (see opencode.ts), so opencode's clients work against it.
+ */
 export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServer {
   const app = new Hono<{ Bindings: HttpBindings }>();
-  const events = new EventStreams(rt.events, options);
+  const translator = new OpencodeEvents(rt);
+  const events = new EventStreams(rt.events, (event) => translator.translate(event), options);
   const pending = new Set<Promise<unknown>>();
   let closing = false;
 
@@ -90,11 +102,6 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   // A run's title generation outlives its request; shutdown still waits for its trace.
   const trackTitle = (result: PromptResult) => void track(result.titleDone);
 
-  const turn = (result: PromptResult) => {
-    const ids = new Set(result.assistantMessageIDs);
-    const { titleDone: _titleDone, ...rest } = result;
-    return { ...rest, messages: rt.store.messages(result.sessionID).filter((m) => ids.has(m.info.id)) };
-  };
 
   app.use(async (c, next) => {
     if (closing) return c.json({ name: "ServerClosingError", data: { message: "the server is shutting down" } }, 503);
@@ -117,18 +124,22 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   });
   app.notFound((c) => c.json({ name: "NotFoundError", data: { message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
 
-  app.get("/session", (c) => c.json(rt.store.listSessions(c.req.query("all") ? undefined : rt.directory)));
+  app.get("/session", (c) =>
+    c.json(rt.store.listSessions(c.req.query("all") ? undefined : rt.directory).map((info) => sessionView(rt, info))),
+  );
 
   app.post("/session", async (c) => {
     const { title } = await body(c, createBody);
-    return c.json(rt.store.createSession({ directory: rt.directory, title }), 201);
+    return c.json(sessionView(rt, rt.store.createSession({ directory: rt.directory, title })), 201);
   });
 
-  app.get("/session/:id", (c) => c.json(rt.store.getSession(c.req.param("id"))));
+  app.get("/session/status", (c) => c.json(statusView(rt)));
+
+  app.get("/session/:id", (c) => c.json(sessionView(rt, rt.store.getSession(c.req.param("id")))));
 
   app.patch("/session/:id", async (c) => {
     const { title } = await body(c, renameBody);
-    return c.json(rt.store.renameSession(c.req.param("id"), title));
+    return c.json(sessionView(rt, rt.store.renameSession(c.req.param("id"), title)));
   });
 
   app.delete("/session/:id", (c) => {
@@ -138,40 +149,54 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
 
   app.get("/session/:id/message", (c) => {
     const id = rt.store.getSession(c.req.param("id")).id;
-    return c.json(rt.store.messages(id));
+    return c.json(messagesView(rt.store.messages(id)));
   });
 
+  app.get("/session/:id/message/:messageID", (c) => c.json(one(rt, c.req.param("id"), c.req.param("messageID"))));
+
   app.post("/session/:id/message", async (c) => {
-    const input = await body(c, promptBody);
-    const result = await track(withTraceParent(rt, traceCarrier(c), () => prompt(rt, { sessionID: c.req.param("id"), ...input })));
+    const input = promptInput(c.req.param("id"), await body(c, promptBody));
+    const result = await track(withTraceParent(rt, traceCarrier(c), () => prompt(rt, input)));
     trackTitle(result);
-    return c.json(turn(result));
+    c.header(RUN_ID_HEADER, result.runID);
+    return c.json(turnView(rt, result));
   });
 
   app.post("/session/:id/prompt_async", async (c) => {
-    const input = await body(c, promptBody);
-    const sessionID = c.req.param("id");
+    const input = promptInput(c.req.param("id"), await body(c, promptBody));
     // Checks (session, model, busy) throw here and answer with their status; past this line the run exists.
-    const started = withTraceParent(rt, traceCarrier(c), () => startRun(rt, { sessionID, ...input }));
+    const started = withTraceParent(rt, traceCarrier(c), () => startRun(rt, input));
     const running = track(driveRun(rt, started));
     running.then(trackTitle, (error: unknown) =>
-      log.error("prompt_async run failed", { sessionID, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+      log.error("prompt_async run failed", {
+        sessionID: input.sessionID,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      }),
     );
-    return c.json({ sessionID, runID: started.run.id }, 202);
+    c.header(RUN_ID_HEADER, started.run.id);
+    return c.body(null, 204);
   });
 
   app.post("/session/:id/shell", async (c) => {
     const { command } = await body(c, shellBody);
-    return c.json(await track(withTraceParent(rt, traceCarrier(c), () => runShell(rt, { sessionID: c.req.param("id"), command }))));
+    const sessionID = c.req.param("id");
+    const result = await track(withTraceParent(rt, traceCarrier(c), () => runShell(rt, { sessionID, command })));
+    c.header(RUN_ID_HEADER, result.runID);
+    return c.json(one(rt, sessionID, result.messageID));
   });
 
+  // opencode answers a boolean; who aborted and why goes into the stored diagnostic and the `run.aborted` event.
   app.post("/session/:id/abort", async (c) => {
     const meta = await body(c, abortBody);
     const id = rt.store.getSession(c.req.param("id")).id;
     const result = rt.runs.cancel(id, { source: "api", via: "POST /session/:id/abort", ...meta });
-    const { cancelled, ...rest } = result;
-    return c.json({ aborted: cancelled, ...rest });
+    if (result.runID) c.header(RUN_ID_HEADER, result.runID);
+    return c.json(result.cancelled);
   });
+
+  app.get("/config", (c) => c.json(configView(rt)));
+
+  app.get("/path", (c) => c.json({ home: os.homedir(), state: rt.dataDir, config: rt.dataDir, worktree: rt.directory, directory: rt.directory }));
 
   const wantsSanitized = (c: Context) => {
     const sanitize = c.req.query("sanitize");

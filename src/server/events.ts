@@ -1,5 +1,7 @@
 import type { OdeEvent, RuntimeEvents } from "../events.js";
+import { newId } from "../ids.js";
 import { log } from "../log.js";
+import type { WireEvent } from "./opencode-events.js";
 
 export interface EventStreamOptions {
   heartbeatMs?: number;
@@ -7,12 +9,15 @@ export interface EventStreamOptions {
   maxQueuedBytes?: number;
 }
 
-type Frame = { type: string; properties: object; sessionID?: string };
-
 const encoder = new TextEncoder();
 
-function frame(event: Frame): Uint8Array {
-  return encoder.encode(`data: ${JSON.stringify(event)}\n\n`);
+/**
+ * opencode's envelope, `{id, type, properties: {sessionID, ...}}`; `sessionID` is repeated at the top for clients
+ * written against ode's earlier envelope.
+ */
+function frame(event: WireEvent): Uint8Array {
+  const body = { id: newId("evt"), type: event.type, properties: event.properties, ...(event.sessionID ? { sessionID: event.sessionID } : {}) };
+  return encoder.encode(`data: ${JSON.stringify(body)}\n\n`);
 }
 
 /**
@@ -24,25 +29,26 @@ export class EventStreams {
   private readonly closers = new Set<() => void>();
   private readonly heartbeatMs: number;
   private readonly maxQueuedBytes: number;
-  // The runtime hands the same event object to every listener, so each event is serialized once however many
-  // clients read.
+  // The runtime hands the same event object to every listener: it is translated and serialized once however many
+  // clients read, and once only, since translating keeps state.
   private lastEvent?: OdeEvent;
-  private lastFrame: Uint8Array = new Uint8Array();
+  private lastFrames: Uint8Array[] = [];
 
   constructor(
     private readonly events: RuntimeEvents,
+    private readonly translate: (event: OdeEvent) => WireEvent[],
     options: EventStreamOptions = {},
   ) {
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 1024 * 1024;
   }
 
-  private encodeOnce(event: OdeEvent): Uint8Array {
+  private encodeOnce(event: OdeEvent): Uint8Array[] {
     if (event !== this.lastEvent) {
       this.lastEvent = event;
-      this.lastFrame = frame({ type: event.type, sessionID: event.sessionID, properties: event.properties });
+      this.lastFrames = this.translate(event).map(frame);
     }
-    return this.lastFrame;
+    return this.lastFrames;
   }
 
   get clients(): number {
@@ -68,7 +74,7 @@ export class EventStreams {
             controller.enqueue(chunk);
           };
           const unsubscribe = this.events.subscribe((event) => {
-            if (!sessionID || event.sessionID === sessionID) send(this.encodeOnce(event));
+            if (!sessionID || event.sessionID === sessionID) for (const chunk of this.encodeOnce(event)) send(chunk);
           });
           const heartbeat = setInterval(
             () => send(frame({ type: "server.heartbeat", properties: { time: Date.now() } })),

@@ -63,7 +63,8 @@ export async function listen(rt: Runtime, options: ListenOptions): Promise<Runni
 
 /** `ode serve`: serves until SIGTERM or SIGINT, then aborts the running runs (source `shutdown`) and exits. */
 export async function runServe(options: { port: number; hostname: string; maxBodyBytes?: number }): Promise<void> {
-  const password = process.env.ODE_SERVER_PASSWORD || undefined;
+  // opencode's variable too, so a setup written for `opencode serve` secures ode the same way.
+  const password = process.env.ODE_SERVER_PASSWORD || process.env.OPENCODE_SERVER_PASSWORD || undefined;
   const rt = createRuntime({ processWide: true });
   await enableTracing(rt);
   let running: RunningServer;

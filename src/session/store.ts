@@ -3,7 +3,7 @@ import { openDatabase, sqliteCode, type DB } from "../storage/db.js";
 import { VERSION } from "../version.js";
 import { InvalidInputError, SessionNotFoundError } from "./errors.js";
 import { newId } from "../ids.js";
-import type { MessageInfo, MessageWithParts, Part, SessionInfo } from "./schema.js";
+import type { MessageInfo, MessageWithParts, Part, SessionInfo, Tokens } from "./schema.js";
 import { defaultTitle, normalizeTitle } from "./title.js";
 
 export type TitleSource = "default" | "user" | "generated";
@@ -98,6 +98,16 @@ export class Store {
       ),
       partsOf: db.prepare<[string], { message_id: string; data: string }>(
         `SELECT message_id, data FROM parts WHERE session_id = ? ORDER BY message_id, id`,
+      ),
+      partsOfMessage: db.prepare<[string], { data: string }>(`SELECT data FROM parts WHERE message_id = ? ORDER BY id`),
+      totals: db.prepare<[string], Record<"cost" | "input" | "output" | "reasoning" | "read" | "write", number>>(
+        `SELECT coalesce(sum(json_extract(info, '$.cost')), 0) AS cost,
+           coalesce(sum(json_extract(info, '$.tokens.input')), 0) AS input,
+           coalesce(sum(json_extract(info, '$.tokens.output')), 0) AS output,
+           coalesce(sum(json_extract(info, '$.tokens.reasoning')), 0) AS reasoning,
+           coalesce(sum(json_extract(info, '$.tokens.cache.read')), 0) AS read,
+           coalesce(sum(json_extract(info, '$.tokens.cache.write')), 0) AS write
+         FROM messages WHERE session_id = ? AND role = 'assistant'`,
       ),
       promptCount: db.prepare<[string], { n: number }>(
         `SELECT count(*) AS n FROM messages
@@ -263,6 +273,19 @@ export class Store {
   getMessage(messageID: string): MessageInfo | undefined {
     const row = this.stmt.getMessage.get(messageID);
     return row ? toMessageInfo(row) : undefined;
+  }
+
+  /** One message with its parts, in order; undefined when it is not in that session. */
+  message(sessionID: string, messageID: string): MessageWithParts | undefined {
+    const row = this.stmt.getMessage.get(messageID);
+    if (!row || row.session_id !== sessionID) return undefined;
+    return { info: toMessageInfo(row), parts: this.stmt.partsOfMessage.all(messageID).map((p) => JSON.parse(p.data) as Part) };
+  }
+
+  /** Cost and tokens of a session's assistant messages, summed by SQLite (opencode's session object carries them). */
+  sessionTotals(sessionID: string): { cost: number; tokens: Tokens } {
+    const t = this.stmt.totals.get(sessionID)!;
+    return { cost: t.cost, tokens: { input: t.input, output: t.output, reasoning: t.reasoning, cache: { read: t.read, write: t.write } } };
   }
 
   upsertPart(part: Part): void {

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { makeProject, mockConfig, onlySession, ROOT, runOde, startModel } from "../support/ode.js";
+import { collect, makeProject, mockConfig, onlySession, ROOT, runOde, startModel, startOde, waitFor } from "../support/ode.js";
 
 describe("ode run against a loopback OpenAI-compatible model", () => {
   it("runs a write tool call for real and answers", async () => {
@@ -74,16 +74,49 @@ describe("ode run against a loopback OpenAI-compatible model", () => {
     expect(messages.filter((m) => m.info.role === "user")).toHaveLength(2);
   });
 
-  it("--format json prints one JSON event per line, each with the sessionID", async () => {
-    const model = await startModel([{ text: "hi" }]);
+  it("--format json prints opencode's run --format json lines: step_start, tool_use, step_finish, text, reasoning", async () => {
+    const model = await startModel([
+      { reasoning: "thinking it over", toolCalls: [{ name: "bash", arguments: { command: "echo from bash" } }] },
+      { text: "the answer" },
+    ]);
     const project = makeProject(mockConfig(model.baseURL));
     const result = await runOde(project, ["run", "--format", "json", "hello"]);
     expect(result.code).toBe(0);
-    const events = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
     const { session } = onlySession(project.dataDir);
-    expect(events.length).toBeGreaterThan(3);
-    for (const event of events) expect(event.sessionID).toBe(session.id);
-    expect(events.map((e) => e.type)).toContain("run.finished");
+    // The sequence opencode 1.18 prints for the same turn (a tool step, then a text step), plus the reasoning.
+    expect(lines.map((l) => l.type)).toEqual(["step_start", "reasoning", "tool_use", "step_finish", "step_start", "text", "step_finish"]);
+    for (const line of lines) {
+      expect(Object.keys(line).sort()).toEqual(["part", "sessionID", "timestamp", "type"]);
+      expect(line).toMatchObject({ sessionID: session.id, timestamp: expect.any(Number), part: { sessionID: session.id } });
+    }
+    // What `jq 'select(.type=="text")|.part.text'` reads.
+    expect(lines.filter((l) => l.type === "text").map((l) => l.part.text)).toEqual(["the answer"]);
+    expect(lines.find((l) => l.type === "tool_use").part).toMatchObject({ tool: "bash", state: { status: "completed", output: "from bash\n" } });
+    expect(lines.find((l) => l.type === "step_finish").part.tokens.total).toEqual(expect.any(Number));
+  });
+
+  it("--format json prints an error line for a run that does not complete; --format events prints ode's events", async () => {
+    const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "touch started; sleep 30" } }] }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    // Interrupted once its tool runs (not after a fixed time, which a loaded machine may not reach).
+    const child = startOde(project, ["run", "--format", "json", "sleep"]);
+    const done = collect(child);
+    child.stdin!.end();
+    await waitFor(() => fs.existsSync(path.join(project.dir, "started")), 20_000);
+    child.kill("SIGINT");
+    const aborted = await done;
+    expect(aborted.code).toBe(130);
+    const lines = aborted.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toMatchObject({ type: "error", error: { name: "MessageAbortedError" } });
+    expect(lines.map((l) => l.type)).toContain("tool_use");
+
+    const events = await runOde(project, ["run", "--continue", "--format", "events", "again"]);
+    const { session } = onlySession(project.dataDir);
+    const types = events.stdout.trim().split("\n").map((l) => JSON.parse(l)).map((e) => { expect(e.sessionID).toBe(session.id); return e.type; });
+    expect(types).toEqual(expect.arrayContaining(["run.started", "message.updated", "message.part.updated", "run.finished"]));
+    const bad = await runOde(project, ["run", "--format", "yaml", "x"]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, "ode: --format must be text, json or events, not yaml"]);
   });
 
   it("without a model, exits non-zero and says how to configure one", async () => {

@@ -64,7 +64,7 @@ const KEPT = new Set([
   "modelID", "providerID", "finish", "reason", "name", "version", "run_id", "message_id", "user_message_id",
   "assistant_message_id", "assistant_message_ids", "source", "mode", "via", "phase", "tool_call_id",
   "title_generation_state", "model", "kind", "outcome", "app_version", "channel", "platform", "arch",
-  "node_version", "os_release", "locale", "timezone", "models",
+  "node_version", "os_release", "locale", "timezone", "models", "projectID",
 ]);
 
 describe("ode export", () => {

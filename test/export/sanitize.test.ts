@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ImportDocument } from "../../src/export/import.js";
 import { sanitizeExport } from "../../src/export/sanitize.js";
 import type { ExportDocument } from "../../src/export/snapshot.js";
+import type { AbortDiagnostic } from "../../src/session/abort.js";
 import { makeProject, runOde } from "../support/ode.js";
 import { Canaries, GENERATED, canaryIds, importAndExport, richExport, runtimeCanaries, storeAndExport } from "./canaries.js";
 import { exportJson, fixture } from "./support.js";
@@ -109,7 +110,7 @@ describe("sanitizeExport", () => {
     expect(completed).toMatchObject({ tool: "bash", callID: `call:${completed.id}` });
     expect(completed.state).toEqual({
       status: "completed",
-      input: marker("tool-input", completed.id),
+      input: { redacted: marker("tool-input", completed.id) },
       output: marker("tool-output", completed.id),
       title: marker("tool-title", completed.id),
       metadata: {
@@ -227,7 +228,7 @@ describe("sanitizeExport", () => {
     for (const { info } of assistants) expect(info.parentID).toBe(user.info.id);
     const withAbort = assistants.find((m) => m.info.diagnostics?.abort);
     const invented = withAbort.parts.find((p: any) => p.type === "tool" && p.state.status === "error");
-    const [first, orphan] = sanitized.diagnostics.aborts;
+    const [first, orphan] = sanitized.diagnostics.aborts as AbortDiagnostic[];
     expect(first).toMatchObject({ message_id: withAbort.info.id, tool_call_id: `call:${invented.id}` });
     expect(withAbort.info.diagnostics.abort).toMatchObject({ run_id: first!.run_id, tool_call_id: `call:${invented.id}` });
     expect(orphan!.tool_call_id).toBe(marker("tool-call", orphan!.run_id));

@@ -101,11 +101,15 @@ const byKey =
   (a: T, b: T) =>
     key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
+/** Aborts by run, those of no run (derived from imported messages) by message. */
+const abortOrder = byKey((a: any) => a.run_id ?? a.message_id);
+
 /**
  * What an export of an imported document must be, by the normalisation rules documented in the README: the title
  * normalised (empty: the default title of its creation time), messages and parts in id order, runs in start order
  * with `last` the last of them, an empty `diagnostics` on a message dropped, an opencode document given empty
- * diagnostics, and `exported_at` / `runtime` describing the exporting process (not compared).
+ * diagnostics, an aborted message no run accounts for counted as an abort of source `unknown`, and `exported_at` /
+ * `runtime` describing the exporting process (not compared).
  */
 export function expectedExport(input: any): { info: unknown; messages: unknown; diagnostics: unknown } {
   const doc = JSON.parse(JSON.stringify(input));
@@ -119,11 +123,23 @@ export function expectedExport(input: any): { info: unknown; messages: unknown; 
     .sort(byKey((m: any) => m.info.id));
   const diagnostics = doc.diagnostics ?? { aborts: [], title_generations: [], loop: { runs: [] } };
   const runs = [...diagnostics.loop.runs].sort((a: any, b: any) => a.started_at - b.started_at || byKey((r: any) => r.run_id)(a, b));
+  const ofRuns = new Set(runs.flatMap((r: any) => r.assistant_message_ids));
+  const unrecorded = messages
+    .map((m: any) => m.info)
+    .filter((i: any) => i.role === "assistant" && i.error?.name === "MessageAbortedError" && !i.diagnostics?.abort && !ofRuns.has(i.id))
+    .map((i: any) => ({
+      recorded_at: i.time.completed ?? i.time.created,
+      message_id: i.id,
+      source: "unknown",
+      via: "imported-message",
+      ...(i.error.data?.message ? { error_message: i.error.data.message } : {}),
+    }));
+  const recorded = diagnostics.aborts.filter((a: any) => a.source !== "unknown");
   return {
     info: doc.info,
     messages,
     diagnostics: {
-      aborts: [...diagnostics.aborts].sort(byKey((a: any) => a.run_id)),
+      aborts: [...recorded, ...unrecorded].sort(abortOrder),
       title_generations: diagnostics.title_generations,
       loop: { runs, last: runs.at(-1) ?? null },
     },
@@ -136,7 +152,7 @@ export function expectedExport(input: any): { info: unknown; messages: unknown; 
  */
 export function exportedView(doc: any, expected: ReturnType<typeof expectedExport>): { info: unknown; messages: unknown; diagnostics: any } {
   const { info, messages, diagnostics } = JSON.parse(JSON.stringify(doc));
-  diagnostics.aborts.sort(byKey((a: any) => a.run_id));
+  diagnostics.aborts.sort(abortOrder);
   const traces = (expected.diagnostics as any).title_generations as any[];
   diagnostics.title_generations.forEach((trace: any, i: number) => {
     if (traces[i] && !("completed_after_abort" in traces[i])) delete trace.completed_after_abort;

@@ -44,15 +44,22 @@ describe("ode run --attach URL", () => {
     expect(server.rt.store.messages(session!.id).map((m) => m.info.role)).toEqual(["user", "assistant", "assistant"]);
   });
 
-  it("--format json prints the server's events, one per line, each with the sessionID", async () => {
-    const model = await startModel(bashTurn);
+  it("--format json prints opencode's run lines and --format events the server's events, each with the sessionID", async () => {
+    const model = await startModel([...bashTurn, ...bashTurn]);
     const server = await startServer(mockConfig(model.baseURL));
-    const result = await attach(server.url, { message: "hi", format: "json" });
-    const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const json = await attach(server.url, { message: "hi", format: "json" });
+    const lines = json.stdout.trim().split("\n").map((line) => JSON.parse(line));
     const [session] = server.rt.store.listSessions();
+    for (const line of lines) expect(line.sessionID).toBe(session!.id);
+    expect(lines.map((l) => l.type)).toEqual(["step_start", "tool_use", "step_finish", "step_start", "text", "step_finish"]);
+
+    const result = await attach(server.url, { message: "hi", format: "events", continue: true });
+    const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
     for (const event of events) expect(event.sessionID).toBe(session!.id);
     expect(events[0].type).toBe("run.started");
-    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(["message.updated", "message.part.updated", "run.finished"]));
+    expect(events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["session.status", "message.updated", "message.part.updated", "run.finished", "session.idle"]),
+    );
   });
 
   it("--session with --title and --continue pick sessions on the server", async () => {

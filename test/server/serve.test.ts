@@ -26,7 +26,7 @@ describe("ode serve (the built CLI)", () => {
       const { child, url, result } = await serve(project);
       const api = client(url);
       const { body: session } = await api("POST", "/session");
-      expect((await api("POST", `/session/${session.id}/prompt_async`, { text: "sleep" })).status).toBe(202);
+      expect((await api("POST", `/session/${session.id}/prompt_async`, { text: "sleep" })).status).toBe(204);
       await toolRunning(api, session.id);
       const elapsed = exitWithin(child);
       child.kill(signal);

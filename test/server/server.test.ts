@@ -26,30 +26,36 @@ describe("ode server: runs and aborts over HTTP", () => {
     const id: string = created.body.id;
     const log = await openEvents(server.url);
 
-    const started = await server.api("POST", `/session/${id}/prompt_async`, { text: "sleep for a while" });
-    expect(started.status).toBe(202);
-    expect(started.body).toMatchObject({ sessionID: id, runID: expect.stringMatching(/^run_/) });
-    const runID: string = started.body.runID;
+    // opencode's body: text parts; the answer is opencode's 204, ode's run id in a header.
+    const started = await server.api("POST", `/session/${id}/prompt_async`, { parts: [{ type: "text", text: "sleep for a while" }] });
+    expect(started.status).toBe(204);
+    const runID = started.headers.get("x-ode-run-id")!;
+    expect(runID).toMatch(/^run_/);
 
     await waitFor(() =>
       log.events.some((e) => e.type === "message.part.updated" && (e.properties.part as ToolPart).state?.status === "running"),
     );
     const reason = "the editor's stop button";
     const aborted = await server.api("POST", `/session/${id}/abort`, { reason });
-    expect(aborted).toMatchObject({ status: 200, body: { aborted: true, runID, cause: true } });
+    expect(aborted).toMatchObject({ status: 200, body: true });
+    expect(aborted.headers.get("x-ode-run-id")).toBe(runID);
     await waitFor(() => log.events.some((e) => e.type === "run.finished" && e.properties.runID === runID));
 
     const mine = log.events.filter((e) => !e.type.startsWith("server."));
-    for (const event of mine) expect(event.sessionID).toBe(id);
+    for (const event of mine) expect([event.sessionID, event.properties.sessionID]).toEqual([id, id]);
     const at = (predicate: (e: (typeof mine)[number]) => boolean) => mine.findIndex(predicate);
     const order = [
       at((e) => e.type === "run.started"),
+      at((e) => e.type === "session.status" && (e.properties.status as { type: string }).type === "busy"),
       at((e) => e.type === "message.updated" && (e.properties.info as { role: string }).role === "user"),
       at((e) => e.type === "message.updated" && (e.properties.info as { role: string }).role === "assistant"),
       at((e) => e.type === "message.part.updated" && (e.properties.part as ToolPart).state?.status === "running"),
       at((e) => e.type === "run.aborted"),
       at((e) => e.type === "message.part.updated" && (e.properties.part as ToolPart).state?.status === "error"),
       at((e) => e.type === "run.finished"),
+      at((e) => e.type === "session.error" && (e.properties.error as { name: string }).name === "MessageAbortedError"),
+      at((e) => e.type === "session.status" && (e.properties.status as { type: string }).type === "idle"),
+      at((e) => e.type === "session.idle"),
     ];
     expect(order.every((index) => index >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
@@ -71,23 +77,27 @@ describe("ode server: runs and aborts over HTTP", () => {
     expect(JSON.stringify(sanitized.body)).not.toContain(reason);
 
     const idle = await server.api("POST", `/session/${id}/abort`, {});
-    expect(idle).toMatchObject({ status: 200, body: { aborted: false } });
+    expect(idle).toMatchObject({ status: 200, body: false });
   });
 
-  it("POST /session/:id/message waits for the turn and returns its assistant messages", async () => {
+  it("POST /session/:id/message waits for the turn and answers its last assistant message with its parts", async () => {
     const model = await startModel([
       { toolCalls: [{ name: "bash", arguments: { command: "echo from-bash" } }] },
       { text: "All done." },
     ]);
     const server = await startServer(mockConfig(model.baseURL));
     const { body: session } = await server.api("POST", "/session");
-    const res = await server.api("POST", `/session/${session.id}/message`, { text: "run echo" });
+    const res = await server.api("POST", `/session/${session.id}/message`, { parts: [{ type: "text", text: "run echo" }] });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ sessionID: session.id, outcome: "completed", text: "All done." });
-    expect(res.body.messages.map((m: { info: { id: string } }) => m.info.id)).toEqual(res.body.assistantMessageIDs);
-    expect(toolPart(res.body.messages)!.state).toMatchObject({ status: "completed", output: expect.stringContaining("from-bash") });
+    expect(res.body.info).toMatchObject({ sessionID: session.id, role: "assistant", finish: "stop", mode: "build", agent: "build" });
+    expect(res.body.info.error).toBeUndefined();
+    expect(res.body.parts.find((p: { type: string }) => p.type === "text")).toMatchObject({ text: "All done." });
     const listed = await server.api("GET", `/session/${session.id}/message`);
     expect(listed.body.map((m: { info: { role: string } }) => m.info.role)).toEqual(["user", "assistant", "assistant"]);
+    expect(listed.body.at(-1).info.id).toBe(res.body.info.id);
+    expect(toolPart(listed.body)!.state).toMatchObject({ status: "completed", output: expect.stringContaining("from-bash") });
+    // ode's earlier body, `{text}`, is still accepted.
+    expect((await server.api("POST", `/session/${session.id}/message`, { text: "again" })).status).toBe(200);
   });
 
   it("runs 20 sessions at once, each bash child seeing only its own session id and title", async () => {
@@ -105,8 +115,8 @@ describe("ode server: runs and aborts over HTTP", () => {
       );
       const results = await Promise.all(sessions.map((s) => server.api("POST", `/session/${s.id}/message`, { text: "who am I?" })));
       for (const [i, res] of results.entries()) {
-        expect(res.body.outcome).toBe("completed");
-        const state = toolPart(res.body.messages)!.state as { output: string };
+        expect(res.body.info.error).toBeUndefined();
+        const state = toolPart(server.rt.store.messages(sessions[i].id))!.state as { output: string };
         expect(state.output.trim()).toBe(`${sessions[i].id}|task ${i}`);
       }
       // Concurrent, not queued: every run started before any of them ended.
@@ -123,7 +133,8 @@ describe("ode server: runs and aborts over HTTP", () => {
     const { body: session } = await server.api("POST", "/session");
     const path = `/session/${session.id}`;
     const started = await server.api("POST", `${path}/prompt_async`, { text: "sleep" });
-    expect(started.status).toBe(202);
+    expect(started.status).toBe(204);
+    const runID = started.headers.get("x-ode-run-id")!;
     for (const [method, suffix, body] of [
       ["POST", "/message", { text: "again" }],
       ["POST", "/prompt_async", { text: "again" }],
@@ -132,22 +143,27 @@ describe("ode server: runs and aborts over HTTP", () => {
     ] as const) {
       const res = await server.api(method, path + suffix, body);
       expect(res.status, `${method} ${suffix}`).toBe(409);
-      expect(res.body).toMatchObject({ name: "SessionBusyError", data: { message: expect.stringContaining(started.body.runID) } });
+      expect(res.body).toMatchObject({ name: "SessionBusyError", data: { message: expect.stringContaining(runID) } });
     }
-    expect((await server.api("POST", `${path}/abort`, { mode: "hard" })).body).toMatchObject({ aborted: true });
+    expect((await server.api("GET", "/session/status")).body).toEqual({ [session.id]: { type: "busy" } });
+    expect((await server.api("POST", `${path}/abort`, { mode: "hard" })).body).toBe(true);
     await waitFor(() => !server.rt.runs.get(session.id));
     expect(JSON.parse(server.rt.runs.rows(session.id)[0]!.interrupt!)).toMatchObject({ source: "api", mode: "hard" });
+    expect((await server.api("GET", "/session/status")).body).toEqual({});
   });
 
   it("runs the prompt shell with the session's id and its title at the moment of the spawn", async () => {
     const server = await startServer(undefined);
     const { body: session } = await server.api("POST", "/session", { title: "first title" });
     const command = 'printf "%s|%s" "$OPENCODE_SESSION_ID" "$OPENCODE_SESSION_TITLE"';
-    const first = await server.api("POST", `/session/${session.id}/shell`, { command });
-    expect(first).toMatchObject({ status: 200, body: { outcome: "completed", exitCode: 0, output: `${session.id}|first title` } });
+    // opencode's body names an agent; the answer is the assistant message holding the command's tool part.
+    const first = await server.api("POST", `/session/${session.id}/shell`, { agent: "build", command });
+    expect(first.status).toBe(200);
+    expect(first.body.info).toMatchObject({ role: "assistant", providerID: "user", modelID: "shell" });
+    expect(toolPart([first.body])!.state).toMatchObject({ status: "completed", output: `${session.id}|first title`, metadata: { exit: 0 } });
     await server.api("PATCH", `/session/${session.id}`, { title: "renamed" });
     const second = await server.api("POST", `/session/${session.id}/shell`, { command });
-    expect(second.body.output).toBe(`${session.id}|renamed`);
+    expect((toolPart([second.body])!.state as { output: string }).output).toBe(`${session.id}|renamed`);
   });
 
   it("aborts the runs with source shutdown when the server shuts down, and waits for their results", async () => {
@@ -159,7 +175,7 @@ describe("ode server: runs and aborts over HTTP", () => {
     const start = Date.now();
     await server.shutdown({ source: "shutdown", via: "SIGTERM" });
     expect(Date.now() - start).toBeLessThan(4000);
-    expect((await shell).body).toMatchObject({ outcome: "aborted" });
+    expect((await shell).body.info.error).toMatchObject({ name: "MessageAbortedError" });
     const [row] = server.rt.runs.rows(session.id);
     expect(row).toMatchObject({ outcome: "aborted" });
     expect(JSON.parse(row!.interrupt!)).toMatchObject({ source: "shutdown", via: "SIGTERM", phase: "shell" });
@@ -189,9 +205,14 @@ describe("ode server: sessions, validation and errors", () => {
     const { body: session } = await server.api("POST", "/session");
     const path = `/session/${session.id}`;
     const cases: Array<[string, string, unknown, RegExp]> = [
-      ["POST", `${path}/message`, {}, /^text: /],
+      ["POST", `${path}/message`, {}, /^parts: must hold some text/],
       ["POST", `${path}/message`, { text: 42 }, /^text: /],
-      ["POST", `${path}/message`, { text: "" }, /^text: must not be empty/],
+      ["POST", `${path}/message`, { text: "" }, /^text: must hold some text/],
+      ["POST", `${path}/message`, { parts: [{ type: "text", text: " " }] }, /^parts: must hold some text/],
+      ["POST", `${path}/message`, { parts: [{ type: "file", url: "file:///x" }] }, /^parts\[0\]\.type: only text parts/],
+      ["POST", `${path}/message`, { parts: [{ type: "text", text: "hi" }], model: { providerID: "x" } }, /^model/],
+      ["POST", `${path}/message`, { parts: [{ type: "text", text: "hi" }], noReply: true }, /^noReply: /],
+      ["POST", `${path}/message`, { parts: [{ type: "text", text: "hi" }], messageID: "abc" }, /^messageID: must start with msg_/],
       ["POST", `${path}/prompt_async`, { text: "hi", timeoutMs: -5 }, /^timeoutMs: /],
       ["POST", `${path}/message`, "{not json", /^body: not valid JSON/],
       ["POST", `${path}/message`, [1, 2], /^body: /],
@@ -290,7 +311,10 @@ describe("ode server: event stream", () => {
     publish("test.event", "ses_two", { n: 2 });
     await waitFor(() => one.events.some((e) => e.type === "server.heartbeat"));
     await waitFor(() => all.events.filter((e) => e.type === "test.event").length === 2);
-    expect(one.events.filter((e) => e.type === "test.event")).toEqual([{ type: "test.event", sessionID: "ses_one", properties: { n: 1 } }]);
+    await waitFor(() => one.events.some((e) => e.type === "test.event"));
+    expect(one.events.filter((e) => e.type === "test.event")).toEqual([
+      { id: expect.stringMatching(/^evt_/), type: "test.event", sessionID: "ses_one", properties: { sessionID: "ses_one", n: 1 } },
+    ]);
   });
 
   it("forgets a client that disconnects", async () => {
@@ -340,7 +364,7 @@ describe("ode server: event stream", () => {
     const text = res.text();
     await waitFor(() => server.ode.events.clients === 1);
     await server.shutdown({ source: "shutdown" });
-    expect(await text).toMatch(/^data: \{"type":"server.connected"/);
+    expect(await text).toMatch(/^data: \{"id":"evt_\w+","type":"server.connected"/);
   });
 });
 
@@ -355,8 +379,8 @@ describe("ode server: abort diagnostic fields", () => {
     await waitFor(() => fs.existsSync(path.join(session.directory, "trapped")));
     const first = await server.api("POST", `/session/${session.id}/abort`, { reason: "enough" });
     const second = await server.api("POST", `/session/${session.id}/abort`, { reason: "again", mode: "hard" });
-    expect(first.body).toMatchObject({ aborted: true, cause: true });
-    expect(second.body).toMatchObject({ aborted: true, cause: false, runID: first.body.runID });
+    expect([first.body, second.body]).toEqual([true, true]);
+    expect(second.headers.get("x-ode-run-id")).toBe(first.headers.get("x-ode-run-id"));
     await waitFor(() => !server.rt.runs.get(session.id));
     const [row] = server.rt.runs.rows(session.id);
     expect(JSON.parse(row!.interrupt!) as AbortDiagnostic).toMatchObject({ source: "api", mode: "soft", reason: "enough" });

@@ -47,7 +47,7 @@ export function mockConfig(baseURL: string, extra: object = {}): object {
   };
 }
 
-export function scriptedConfig(script: object, extra: object = {}): object {
+export function scriptedConfig(script: object | string, extra: object = {}): object {
   return { model: "demo/scripted", provider: { demo: { type: "scripted", options: { script } } }, ...extra };
 }
 

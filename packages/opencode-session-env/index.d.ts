@@ -1,0 +1,1 @@
+export { SessionEnvPlugin, SessionEnvPlugin as default } from "./plugin.js";
