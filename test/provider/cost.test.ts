@@ -28,14 +28,14 @@ describe("model prices and limits", () => {
 });
 
 describe("cost of a run", () => {
-  it("is stored on steps and messages, and shown by session show, the export and --format json", async () => {
+  it("is stored on steps and messages, and shown by session show, the export and --format events", async () => {
     const model = await startModel([{ text: "priced", usage: { prompt_tokens: 1000, completion_tokens: 500 } }]);
     const base = mockConfig(model.baseURL) as { provider: { mock: object } };
     const project = makeProject({
       ...base,
       provider: { mock: { ...base.provider.mock, models: { "test-model": { cost: { input: 2, output: 8 } } } } },
     });
-    const result = await runOde(project, ["run", "--format", "json", "hello"]);
+    const result = await runOde(project, ["run", "--format", "events", "hello"]);
     expect(result.code).toBe(0);
     const expected = (1000 * 2 + 500 * 8) / 1_000_000;
     const { session, messages } = onlySession(project.dataDir);

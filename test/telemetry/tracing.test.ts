@@ -195,7 +195,8 @@ describe("trace context in", () => {
 
     const [shellSpan] = named(otlp.spans, "ode.shell");
     expect(shellSpan).toMatchObject({ traceId: trace, parentSpanId: "b7ad6b7169203331" });
-    expect(shell.output).toBe(`00-${trace}-${shellSpan!.spanId}-01`);
+    // The shell route answers opencode's `{info, parts}`: the command's output is on its tool part.
+    expect(shell.parts[0].state.output).toBe(`00-${trace}-${shellSpan!.spanId}-01`);
     const [run] = named(otlp.spans, "invoke_agent ode");
     expect(run).toMatchObject({ traceId: trace, parentSpanId: "c7ad6b7169203332" });
   });
