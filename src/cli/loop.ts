@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { OdeEvent } from "../events.js";
 import type { LoopHandle } from "../loop/run-loop.js";
-import type { LoopOptionsInput } from "../loop/spec.js";
+import type { LoopOptionsInput, LoopSpec } from "../loop/spec.js";
 import type { Runtime } from "../runtime.js";
 import { InvalidInputError } from "../session/errors.js";
 import { action, exitWhenFlushed } from "./fail.js";
@@ -87,6 +87,21 @@ async function runInForeground(rt: Runtime, start: () => LoopHandle, format: "te
   }
 }
 
+/** `ode loop` and `ode loop resume`: check the spec and the model, run the loop here, exit with its code. */
+async function runLoopCommand(format: string, makeSpec: (rt: Runtime) => LoopSpec, resume?: string): Promise<void> {
+  const checked = checkFormat(format);
+  const { startLoop } = await import("../loop/run-loop.js");
+  const { modelSpec, pickModelName } = await import("../provider/provider.js");
+  const rt = await openRuntime({ tracing: true });
+  const spec = makeSpec(rt);
+  // A misconfigured model fails here, before the loop row and its next session are written.
+  modelSpec(rt.config, pickModelName(rt.config, spec.model, rt.env), rt.env);
+  const code = await runInForeground(rt, () => startLoop(rt, spec, resume ? { resume } : {}), checked);
+  await rt.tracing?.shutdown();
+  rt.close();
+  exitWhenFlushed(code);
+}
+
 export function registerLoop(program: Command): void {
   const loop = limitOptions(
     program
@@ -98,18 +113,8 @@ export function registerLoop(program: Command): void {
       .option("--title-template <template>", "each iteration's session title; {name}, {n}, {loop} are replaced", "{name} #{n}"),
   ).action(
     action(async (words: string[], opts: LoopCliOptions) => {
-      const format = checkFormat(opts.format);
       const { loopSpec } = await import("../loop/spec.js");
-      const { startLoop } = await import("../loop/run-loop.js");
-      const rt = await openRuntime({ tracing: true });
-      const spec = loopSpec({ ...optionsInput(opts), ...(words.length ? { prompt: words.join(" ") } : {}) }, rt.directory);
-      const { modelSpec, pickModelName } = await import("../provider/provider.js");
-      // A misconfigured model fails here, before the loop row and its first session are written.
-      modelSpec(rt.config, pickModelName(rt.config, spec.model, rt.env), rt.env);
-      const code = await runInForeground(rt, () => startLoop(rt, spec), format);
-      await rt.tracing?.shutdown();
-      rt.close();
-      exitWhenFlushed(code);
+      await runLoopCommand(opts.format, (rt) => loopSpec({ ...optionsInput(opts), ...(words.length ? { prompt: words.join(" ") } : {}) }, rt.directory));
     }),
   );
 
@@ -158,15 +163,8 @@ export function registerLoop(program: Command): void {
     loop.command("resume").description("continue a loop that stopped (a limit, an abort, a crash), numbering on").argument("<id>"),
   ).action(
     action(async (id: string, opts: LoopCliOptions) => {
-      const format = checkFormat(opts.format);
       const { resumeSpec } = await import("../loop/spec.js");
-      const { startLoop } = await import("../loop/run-loop.js");
-      const rt = await openRuntime({ tracing: true });
-      const spec = resumeSpec(rt.loops.get(id), optionsInput(opts), rt.directory);
-      const code = await runInForeground(rt, () => startLoop(rt, spec, { resume: id }), format);
-      await rt.tracing?.shutdown();
-      rt.close();
-      exitWhenFlushed(code);
+      await runLoopCommand(opts.format, (rt) => resumeSpec(rt.loops.get(id), optionsInput(opts), rt.directory), id);
     }),
   );
 
