@@ -2,7 +2,7 @@ import { driveRun, startRun } from "../agent/prompt.js";
 import type { Runtime } from "../runtime.js";
 import type { AbortDiagnostic, CancelMeta } from "../session/abort.js";
 import { ConfigError, errorText, InvalidInputError } from "../session/errors.js";
-import type { AssistantMessage, MessageError } from "../session/schema.js";
+import type { AssistantMessage, MessageError, MessageWithParts } from "../session/schema.js";
 import { sessionEnv } from "../shell/env.js";
 import { runCommand } from "../shell/spawn.js";
 import { withLoopIteration } from "../telemetry/index.js";
@@ -42,6 +42,13 @@ function totalTokens(message: AssistantMessage): number {
 
 function promiseFound(text: string, promise: string): boolean {
   return text.includes(`<promise>${promise}</promise>`) || text.includes(`<promise>${promise.trim()}</promise>`);
+}
+
+/** The run's final assistant text, as stored after the run ended: never the prompt, a tool output or reasoning. */
+function finalText(messages: MessageWithParts[], assistantIDs: string[]): string {
+  const last = assistantIDs.at(-1);
+  const message = messages.find((m) => m.info.id === last);
+  return (message?.parts ?? []).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
 }
 
 /**
@@ -193,12 +200,13 @@ class LoopDriver {
       end.error = result.outcome === "error" ? (result.error ?? null) : null;
       const row = rt.runs.rows(session.id).find((r) => r.id === started.run.id);
       end.abort = row?.interrupt ? (JSON.parse(row.interrupt) as AbortDiagnostic) : null;
-      const assistants = rt.store
-        .messages(session.id)
+      // Read once, after the run ended: the tokens and the final answer both come from what the store holds.
+      const messages = rt.store.messages(session.id);
+      const assistants = messages
         .map((m) => m.info)
         .filter((info): info is AssistantMessage => info.role === "assistant" && result.assistantMessageIDs.includes(info.id));
       end.tokens = assistants.reduce((sum, m) => sum + totalTokens(m), 0);
-      if (spec.completionPromise !== undefined) end.promise = promiseFound(this.finalText(session.id, result.assistantMessageIDs), spec.completionPromise);
+      if (spec.completionPromise !== undefined) end.promise = promiseFound(finalText(messages, result.assistantMessageIDs), spec.completionPromise);
       if (spec.until !== undefined && !this.abortMeta && !this.durationExceeded) Object.assign(end, await this.runUntil(session.id));
     } catch (error) {
       clearTimeout(timer);
@@ -216,16 +224,10 @@ class LoopDriver {
   private finishIteration(n: number, end: IterationEnd, after: Map<string, string>, before: Map<string, string>): IterationRecord {
     end.files_changed = changedPaths(before, after);
     this.rt.loops.finishIteration(this.loop.id, n, end);
-    const record = this.rt.loops.iterations(this.loop.id).find((i) => i.n === n)!;
+    // The iteration just finished is the loop's last: one row, however long the loop has run.
+    const record = this.rt.loops.lastIteration(this.loop.id)!;
     this.rt.events.emit("loop.iteration.finished", record.session_id, { loopID: this.loop.id, iteration: record });
     return record;
-  }
-
-  /** The run's final assistant text, read from the store after the run ended: never the prompt, a tool output or reasoning. */
-  private finalText(sessionID: string, assistantIDs: string[]): string {
-    const last = assistantIDs.at(-1);
-    const message = this.rt.store.messages(sessionID).find((m) => m.info.id === last);
-    return (message?.parts ?? []).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
   }
 
   private async runUntil(sessionID: string): Promise<Pick<IterationEnd, "until_exit" | "until_output">> {
