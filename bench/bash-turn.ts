@@ -7,7 +7,7 @@ import { startOpenAIServer } from "../test/support/openai-server.js";
  * A scratch project whose loopback model answers every `ode run` with one bash call (`echo hi`) and then "done",
  * and titles with "Bench title": the run the CLI benchmarks time.
  */
-export async function bashTurnProject(): Promise<{ dir: string; env: NodeJS.ProcessEnv; close(): Promise<void> }> {
+export async function bashTurnProject(): Promise<{ dir: string; env: NodeJS.ProcessEnv; baseURL: string; close(): Promise<void> }> {
   const server = await startOpenAIServer((req) => {
     if (!req.body.tools) return { text: "Bench title" };
     const last = req.body.messages.at(-1);
@@ -22,6 +22,7 @@ export async function bashTurnProject(): Promise<{ dir: string; env: NodeJS.Proc
   return {
     dir,
     env,
+    baseURL: server.baseURL,
     close: async () => {
       await server.close();
       fs.rmSync(dir, { recursive: true, force: true });

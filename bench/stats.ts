@@ -16,11 +16,14 @@ export function report(name: string, value: number, unit: string, target?: strin
   console.log(`${name.padEnd(58)} ${shown.padStart(10)} ${unit}${target ? `   (target ${target})` : ""}`);
 }
 
-/** Runs `node ARGS` under /usr/bin/time when present for its peak RSS; else reports only the wall time. */
-export function timedRun(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ ms: number; rssKiB?: number }> {
+/**
+ * Runs `node ARGS` under /usr/bin/time when present for its CPU time (user + system) and peak RSS; else reports
+ * only the wall time.
+ */
+export function timedRun(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ ms: number; cpuMs?: number; rssKiB?: number }> {
   const useTime = fs.existsSync("/usr/bin/time");
   const cmd = useTime ? "/usr/bin/time" : process.execPath;
-  const argv = useTime ? ["-f", "%M", process.execPath, ...args] : args;
+  const argv = useTime ? ["-f", "%U %S %M", process.execPath, ...args] : args;
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(cmd, argv, { env, cwd, stdio: ["ignore", "ignore", "pipe"] });
@@ -29,7 +32,9 @@ export function timedRun(args: string[], env: NodeJS.ProcessEnv, cwd?: string): 
     child.on("close", (code) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (code !== 0) return reject(new Error(`exit ${code}: ${stderr}`));
-      resolve({ ms, rssKiB: useTime ? Number(stderr.trim().split("\n").at(-1)) : undefined });
+      if (!useTime) return resolve({ ms });
+      const [user, system, rssKiB] = stderr.trim().split("\n").at(-1)!.split(" ").map(Number);
+      resolve({ ms, cpuMs: (user! + system!) * 1000, rssKiB: rssKiB! });
     });
   });
 }

@@ -1,11 +1,8 @@
 import { APICallError, LoadAPIKeyError } from "@ai-sdk/provider";
-import { RetryError } from "ai";
 import type { MessageError } from "../session/schema.js";
 
 /** Maps whatever a provider threw to the named union stored on assistant messages. */
-export function toMessageError(thrown: unknown, providerID: string): MessageError {
-  // After its retries the SDK wraps the provider's error; the last attempt's error is the one to report.
-  const error = RetryError.isInstance(thrown) ? thrown.lastError : thrown;
+export function toMessageError(error: unknown, providerID: string): MessageError {
   if (APICallError.isInstance(error)) {
     return {
       name: "APIError",
@@ -14,7 +11,7 @@ export function toMessageError(thrown: unknown, providerID: string): MessageErro
         ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
         isRetryable: error.isRetryable,
         ...(error.responseBody ? { responseBody: error.responseBody } : {}),
-        ...retryAfter(error.responseHeaders),
+        ...retryAfterField(error.responseHeaders),
       },
     };
   }
@@ -26,14 +23,19 @@ export function toMessageError(thrown: unknown, providerID: string): MessageErro
 }
 
 /** The provider's own wait before a retry (`retry-after-ms`, or `retry-after` in seconds or as a date), in ms. */
-function retryAfter(headers: Record<string, string> | undefined): { retryAfterMs?: number } {
-  if (!headers) return {};
+export function retryAfterMs(headers: Record<string, string> | undefined): number | undefined {
+  if (!headers) return undefined;
   const ms = Number(headers["retry-after-ms"]);
-  if (headers["retry-after-ms"] && Number.isFinite(ms) && ms >= 0) return { retryAfterMs: Math.round(ms) };
+  if (headers["retry-after-ms"] && Number.isFinite(ms) && ms >= 0) return Math.round(ms);
   const value = headers["retry-after"];
-  if (!value) return {};
+  if (!value) return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return { retryAfterMs: Math.round(seconds * 1000) };
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? {} : { retryAfterMs: Math.max(0, date - Date.now()) };
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function retryAfterField(headers: Record<string, string> | undefined): { retryAfterMs?: number } {
+  const ms = retryAfterMs(headers);
+  return ms === undefined ? {} : { retryAfterMs: ms };
 }

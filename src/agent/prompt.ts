@@ -1,4 +1,4 @@
-import { streamText, type ModelMessage } from "ai";
+import type { LanguageModelV3Message } from "@ai-sdk/provider";
 import { newId } from "../ids.js";
 import { modelInfo } from "../provider/catalog.js";
 import { loadModel, modelSpec, pickModelName, type ModelSpec, type ResolvedModel } from "../provider/provider.js";
@@ -8,15 +8,17 @@ import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { ActiveRun, RunOutcome } from "../session/runs.js";
 import type { MessageError, SessionInfo, UserMessage } from "../session/schema.js";
 import { toMessageError } from "./errors.js";
-import { toModelMessages } from "./history.js";
+import { toPromptMessages } from "./history.js";
 import { newAssistantMessage, recordUserMessage } from "./messages.js";
+import { openModelStream, readModelStream } from "./model-stream.js";
+import { runTools, type RunTools } from "./run-tools.js";
 import { handleStreamPart, Step } from "./step.js";
 import { loadInstructions } from "./instructions.js";
 import { systemPrompt } from "./system.js";
 import { startTitleGeneration } from "./title.js";
 
 export const DEFAULT_MAX_STEPS = 50;
-/** A model request that fails with a retryable error is sent again this many times (the AI SDK's backoff). */
+/** A model request that fails with a retryable error is sent again this many times (with the AI SDK's backoff). */
 export const MODEL_MAX_RETRIES = 1;
 
 export interface PromptInput {
@@ -159,17 +161,21 @@ export function prompt(rt: Runtime, input: PromptInput): Promise<PromptResult> {
   }
 }
 
-/** Model calls until the model is done; the history is read once per run and each step appends what it produced. */
+/**
+ * Model calls until the model is done. The history is read and converted once per run, the tools once, and each
+ * step appends what it produced: a step costs what is new, not the whole conversation again.
+ */
 async function driveSteps(rt: Runtime, started: StartedRun, model: ResolvedModel, state: RunState): Promise<void> {
   const { run, session } = started;
   const maxSteps = rt.config.max_steps ?? DEFAULT_MAX_STEPS;
-  const messages = toModelMessages(rt.store.messages(session.id));
+  const tools = await runTools(rt.tools, started.tools);
+  const prompt: LanguageModelV3Message[] = [{ role: "system", content: started.system }, ...toPromptMessages(rt.store.messages(session.id))];
   for (let n = 0; n < maxSteps && !run.signal.aborted; n++) {
-    const step = await runStep(rt, started, model, messages);
+    const step = await runStep(rt, started, model, prompt, tools);
     state.text = step.text;
     state.finish = step.finish;
     if (step.message.error && !run.signal.aborted) state.error = step.message.error;
-    messages.push(...step.modelMessages());
+    for (const message of step.promptMessages()) prompt.push(message);
     // Deleted mid-run (e.g. by `ode session delete` from the bash tool): nothing more can be stored.
     if (step.error instanceof SessionNotFoundError) throw step.error;
     if (run.signal.aborted || step.error !== undefined || step.finish !== "tool-calls") break;
@@ -177,28 +183,24 @@ async function driveSteps(rt: Runtime, started: StartedRun, model: ResolvedModel
 }
 
 /** One model call, streamed into its own assistant message, with the tool calls it made settled and recorded. */
-async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, messages: ModelMessage[]): Promise<Step> {
+async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, prompt: LanguageModelV3Message[], tools: RunTools): Promise<Step> {
   const { run, session, user } = started;
   const message = newAssistantMessage(session.id, user.id, model, session.directory);
   rt.store.addMessage(message);
   rt.runs.addAssistantMessage(run, message.id);
   run.stage = "model";
-  const step = new Step(rt, run, message, model.info?.cost);
-  const result = streamText({
-    model: model.language,
-    system: started.system,
-    messages,
-    tools: step.tools(started.tools),
-    abortSignal: run.signal,
-    maxRetries: MODEL_MAX_RETRIES,
-    onError: () => {},
-  });
+  const step = new Step(rt, run, message, tools, model.info?.cost);
+  let streamEnded = false;
   try {
-    for await (const part of result.fullStream) handleStreamPart(step, part);
+    const stream = await openModelStream({ model: model.language, prompt, tools: tools.offered, abortSignal: run.signal, maxRetries: MODEL_MAX_RETRIES });
+    await readModelStream(stream, run.signal, (part) => handleStreamPart(step, part));
+    streamEnded = true;
   } catch (thrown) {
     step.error = thrown;
   }
   await Promise.allSettled(step.executions);
+  // A stream that failed or was cut by an abort has no finish to record.
+  if (streamEnded && !run.signal.aborted) step.settle();
   step.closeParts();
   message.time.completed = Date.now();
   if (run.signal.aborted) {

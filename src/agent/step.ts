@@ -1,11 +1,13 @@
-import { tool, type LanguageModelUsage, type ModelMessage, type streamText, type ToolSet } from "ai";
+import type { LanguageModelV3Message, LanguageModelV3Usage } from "@ai-sdk/provider";
 import { newId } from "../ids.js";
 import type { Runtime } from "../runtime.js";
 import { errorText } from "../session/errors.js";
 import type { ActiveRun } from "../session/runs.js";
 import type { AssistantMessage, Part, ToolPart } from "../session/schema.js";
-import type { ToolDefinition } from "../tool/tool.js";
-import { toModelMessages } from "./history.js";
+import { ToolError } from "../tool/tool.js";
+import { toPromptMessages } from "./history.js";
+import type { ModelStreamPart } from "./model-stream.js";
+import type { RunTools } from "./run-tools.js";
 import { addTokens, toTokens } from "./tokens.js";
 import { tokenCost, type ModelCost } from "../provider/catalog.js";
 import { runToolCall } from "./tool-call.js";
@@ -28,11 +30,16 @@ export class Step {
   text = "";
   error?: unknown;
   finish?: string;
+  /** Whether anything but the stream's opening arrived: the step-start part is written with the first of it. */
+  started = false;
+  /** The model's own end of the call (its finish, or an error it reported in the stream). */
+  private ending?: { reason: string; usage?: LanguageModelV3Usage };
 
   constructor(
     private readonly rt: Runtime,
     private readonly run: ActiveRun,
     readonly message: AssistantMessage,
+    private readonly tools: RunTools,
     private readonly prices?: ModelCost,
   ) {}
 
@@ -52,8 +59,8 @@ export class Step {
   }
 
   /** This step as the model will see it in the next one: no need to read the history back from the store. */
-  modelMessages(): ModelMessage[] {
-    return toModelMessages([{ info: this.message, parts: this.parts }]);
+  promptMessages(): LanguageModelV3Message[] {
+    return toPromptMessages([{ info: this.message, parts: this.parts }]);
   }
 
   toolPart(callID: string, toolName: string): ToolPart {
@@ -65,27 +72,30 @@ export class Step {
     return part;
   }
 
-  tools(enabled: Record<string, boolean> = {}): ToolSet {
-    const set: ToolSet = {};
-    for (const def of this.rt.tools) if (enabled[def.name] !== false) set[def.name] = this.wrap(def);
-    return set;
-  }
-
-  private wrap(def: ToolDefinition) {
-    return tool({
-      description: def.description,
-      inputSchema: def.inputSchema,
-      execute: async (input: unknown, options: { toolCallId: string }) => {
-        const part = this.toolPart(options.toolCallId, def.name);
-        const execution = runToolCall(this.rt, this.run, part, def, input, this.message.path.cwd, "tool");
-        this.executions.add(execution);
-        try {
-          return (await execution).output;
-        } finally {
-          this.executions.delete(execution);
-        }
-      },
-    });
+  /**
+   * A complete tool call from the model: its input parsed and, for a tool of this run, executed at once while the
+   * stream goes on. A call that cannot run is recorded as a failed call the model reads in the next step.
+   */
+  call(callID: string, toolName: string, rawInput: string): void {
+    const part = this.toolPart(callID, toolName);
+    let input: unknown;
+    try {
+      input = rawInput.trim() === "" ? {} : JSON.parse(rawInput);
+    } catch {
+      this.toolFailed(callID, toolName, rawInput, new ToolError(`invalid input for ${toolName}: not JSON: ${rawInput.slice(0, 200)}`));
+      return;
+    }
+    const def = this.tools.byName.get(toolName);
+    if (!def) {
+      const available = [...this.tools.byName.keys()].join(", ") || "none";
+      this.toolFailed(callID, toolName, input, new ToolError(`unknown tool ${toolName}; the tools are: ${available}`));
+      return;
+    }
+    if (part.state.status === "pending") part.state = { status: "pending", input };
+    // runToolCall records a failure on the part itself; the model reads it from there in the next step.
+    const execution = runToolCall(this.rt, this.run, part, def, input, this.message.path.cwd, "tool").catch(() => {});
+    this.executions.add(execution);
+    void execution.then(() => this.executions.delete(execution));
   }
 
   textPart(id: string, type: TextLikePart["type"]): TextLikePart {
@@ -126,10 +136,26 @@ export class Step {
   }
 
   stepStart(): void {
+    this.started = true;
     this.add({ ...this.base(), type: "step-start" });
   }
 
-  stepFinish(reason: string, usage: LanguageModelUsage): void {
+  /** The model said how the call ended; the step-finish part waits until the tools it called have settled. */
+  end(reason: string, usage?: LanguageModelV3Usage): void {
+    this.ending = { reason, ...(usage ? { usage } : {}) };
+  }
+
+  /**
+   * Writes the step-finish part once the stream and the tools are done. A stream that ended with neither a finish
+   * nor any output is an error: the provider closed the connection without an answer.
+   */
+  settle(): void {
+    if (this.ending) this.stepFinish(this.ending.reason, this.ending.usage);
+    else if (this.started) this.stepFinish("other");
+    else this.error ??= new Error("No output generated: the model stream ended without a finish");
+  }
+
+  private stepFinish(reason: string, usage?: LanguageModelV3Usage): void {
     const tokens = toTokens(usage);
     this.finish = reason;
     const cost = tokenCost(this.prices, tokens);
@@ -139,7 +165,7 @@ export class Step {
     this.add({ ...this.base(), type: "step-finish", reason, tokens, cost });
   }
 
-  toolFailed(callID: string, toolName: string, input: unknown, error: unknown): void {
+  private toolFailed(callID: string, toolName: string, input: unknown, error: unknown): void {
     const part = this.toolPart(callID, toolName);
     if (part.state.status === "error") return;
     const start = part.state.status === "running" ? part.state.time.start : Date.now();
@@ -166,18 +192,16 @@ export class Step {
   }
 }
 
-type FullStreamPart = ReturnType<typeof streamText>["fullStream"] extends AsyncIterable<infer P> ? P : never;
-
-export function handleStreamPart(step: Step, part: FullStreamPart): void {
+/** Feeds one part of the provider's stream into the step. */
+export function handleStreamPart(step: Step, part: ModelStreamPart): void {
+  if (part.type === "stream-start") return;
+  if (!step.started) step.stepStart();
   switch (part.type) {
-    case "start-step":
-      step.stepStart();
-      break;
     case "text-start":
       step.textPart(part.id, "text");
       break;
     case "text-delta":
-      step.delta(part.id, "text", part.text);
+      step.delta(part.id, "text", part.delta);
       break;
     case "text-end":
       step.endText(part.id, "text");
@@ -186,7 +210,7 @@ export function handleStreamPart(step: Step, part: FullStreamPart): void {
       step.textPart(part.id, "reasoning");
       break;
     case "reasoning-delta":
-      step.delta(part.id, "reasoning", part.text);
+      step.delta(part.id, "reasoning", part.delta);
       break;
     case "reasoning-end":
       step.endText(part.id, "reasoning");
@@ -194,19 +218,15 @@ export function handleStreamPart(step: Step, part: FullStreamPart): void {
     case "tool-input-start":
       step.toolPart(part.id, part.toolName);
       break;
-    case "tool-call": {
-      const toolPart = step.toolPart(part.toolCallId, part.toolName);
-      if (toolPart.state.status === "pending") toolPart.state = { status: "pending", input: part.input };
+    case "tool-call":
+      step.call(part.toolCallId, part.toolName, part.input);
       break;
-    }
-    case "tool-error":
-      step.toolFailed(part.toolCallId, part.toolName, part.input, part.error);
-      break;
-    case "finish-step":
-      step.stepFinish(part.finishReason, part.usage);
+    case "finish":
+      step.end(part.finishReason.unified, part.usage);
       break;
     case "error":
       step.error = part.error;
+      step.end("error");
       break;
     default:
       break;

@@ -1,4 +1,3 @@
-import { generateText } from "ai";
 import { log } from "../log.js";
 import { resolveModel, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
@@ -193,17 +192,18 @@ async function generateTitle(
     if (stop.aborted) stopped();
     else stop.addEventListener("abort", stopped, { once: true });
   });
-  const generate = generateText({
-    model: model.language,
-    system: SYSTEM,
-    messages: [{ role: "user", content: text }],
-    maxRetries: 0,
+  // One request, no retry: a title is not worth waiting for twice.
+  const generate = Promise.resolve(model.language.doGenerate({
+    prompt: [
+      { role: "system", content: SYSTEM },
+      { role: "user", content: [{ type: "text", text }] },
+    ],
     abortSignal: controller.signal,
-  });
+  }));
   generate.catch(() => {});
   try {
     const result = await Promise.race([generate, timeout]);
-    const title = cleanTitle(result.text);
+    const title = cleanTitle(result.content.map((c) => (c.type === "text" ? c.text : "")).join(""));
     if (!title) throw new Error("the title model answered with an empty title");
     let applied = false;
     let storeError: string | undefined;

@@ -1,14 +1,16 @@
-import type { LanguageModelUsage } from "ai";
-import type { Tokens } from "../session/schema.js";
+import type { LanguageModelV3Usage } from "@ai-sdk/provider";
+import { emptyTokens, type Tokens } from "../session/schema.js";
 
 /** Disjoint counts, as opencode stores them: input without cached tokens, output without reasoning. */
-export function toTokens(usage: LanguageModelUsage): Tokens {
-  const read = usage.inputTokenDetails?.cacheReadTokens ?? usage.cachedInputTokens ?? 0;
-  const write = usage.inputTokenDetails?.cacheWriteTokens ?? 0;
-  const reasoning = usage.outputTokenDetails?.reasoningTokens ?? usage.reasoningTokens ?? 0;
+export function toTokens(usage: LanguageModelV3Usage | undefined): Tokens {
+  if (!usage) return emptyTokens();
+  const { inputTokens: input, outputTokens: output } = usage;
+  const read = input.cacheRead ?? 0;
+  const write = input.cacheWrite ?? 0;
+  const reasoning = output.reasoning ?? 0;
   return {
-    input: usage.inputTokenDetails?.noCacheTokens ?? Math.max(0, (usage.inputTokens ?? 0) - read - write),
-    output: usage.outputTokenDetails?.textTokens ?? Math.max(0, (usage.outputTokens ?? 0) - reasoning),
+    input: input.noCache ?? Math.max(0, (input.total ?? 0) - read - write),
+    output: output.text ?? Math.max(0, (output.total ?? 0) - reasoning),
     reasoning,
     cache: { read, write },
   };

@@ -1,0 +1,87 @@
+// Issue 18: what a one-tool turn costs on a long session. A session of N messages is imported, then `ode run -s`
+// adds one turn (a bash call, then an answer) against a loopback model; CPU (user + system), wall time and peak
+// RSS of the built CLI, against the same turn on a new session. The model server only reads what it needs of each
+// request (whether the conversation ends in a tool result), so its own cost stays out of the measurement.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import { createServer } from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { listenOnLoopback } from "../test/support/loopback.js";
+import { median, report, timedRun } from "./stats.js";
+import { sessionDocument } from "./session-document.js";
+
+const ODE = path.resolve("dist/ode.js");
+const sizes = (process.env.ODE_BENCH_SIZES ?? "1k,10k,100k").split(",");
+const messagesOf = (size: string) => Number(size.replace(/k$/, "")) * 1000;
+const runsOf = (size: string) => (messagesOf(size) >= 100_000 ? 1 : 3);
+
+function chunk(delta: object, finish: string | null = null): string {
+  return `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+}
+
+const server = createServer((req, res) => {
+  // Only the end of the body matters: `tools` and the last message's role come after the history.
+  let tail = Buffer.alloc(0);
+  let bytes = 0;
+  req.on("data", (data: Buffer) => {
+    bytes += data.length;
+    tail = Buffer.concat([tail, data]).subarray(-65536);
+  });
+  req.on("end", () => {
+    const end = tail.toString("utf8");
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    if (!end.includes('"tools"')) res.write(chunk({ content: "Bench title" }, "stop"));
+    else if (end.lastIndexOf('"role":"tool"') > end.lastIndexOf('"role":"user"')) res.write(chunk({ content: "done" }, "stop"));
+    else {
+      const call = { index: 0, id: `call_${bytes}`, type: "function", function: { name: "bash", arguments: JSON.stringify({ command: "echo hi" }) } };
+      res.write(chunk({ tool_calls: [call] }, "tool_calls"));
+    }
+    res.end("data: [DONE]\n\n");
+  });
+});
+const model = await listenOnLoopback(server);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-long-"));
+fs.writeFileSync(
+  path.join(dir, "ode.json"),
+  JSON.stringify({ model: "mock/m", provider: { mock: { type: "openai-compatible", options: { baseURL: model.baseURL } } } }),
+);
+const env = { ...process.env, ODE_DATA_DIR: path.join(dir, "data") };
+
+async function measure(args: string[], runs: number) {
+  const results = [];
+  for (let i = 0; i < runs; i++) results.push(await timedRun([ODE, "run", ...args, "say hi with bash"], env, dir));
+  return { cpuMs: median(results.map((r) => r.cpuMs!)), ms: median(results.map((r) => r.ms)), rssMiB: median(results.map((r) => r.rssKiB! / 1024)) };
+}
+
+const fresh = await measure([], 5);
+report("one-tool turn, new session: CPU (median of 5)", fresh.cpuMs, "ms");
+report("  wall", fresh.ms, "ms");
+report("  peak RSS", fresh.rssMiB, "MiB");
+const perMessage: Array<[number, number]> = [];
+for (const size of sizes) {
+  const messages = messagesOf(size);
+  const id = `ses_${messages.toString(16).padStart(12, "0")}${`long${size}`.padEnd(14, "0")}`;
+  const file = path.join(dir, `${size}.json`);
+  // The session lives in the scratch project, so its bash calls have a directory to run in.
+  fs.writeFileSync(file, sessionDocument(id, messages / 2).replaceAll("/home/user/project", dir));
+  const historyMiB = fs.statSync(file).size / 2 ** 20;
+  execFileSync(process.execPath, [ODE, "import", file], { env, stdio: ["ignore", "ignore", "inherit"] });
+  fs.rmSync(file);
+  const runs = runsOf(size);
+  const turn = await measure(["-s", id], runs);
+  report(`one-tool turn on a ${size}-message session (${historyMiB.toFixed(0)} MiB of history JSON): CPU`, turn.cpuMs, "ms");
+  report("  CPU / new session", turn.cpuMs / fresh.cpuMs, "ratio", size === "10k" ? "<= 2" : undefined);
+  report("  wall", turn.ms, "ms");
+  report("  peak RSS", turn.rssMiB, "MiB");
+  report("  peak RSS / history JSON", turn.rssMiB / historyMiB, "ratio", size === "100k" ? "<= 3" : undefined);
+  perMessage.push([messages, turn.cpuMs - fresh.cpuMs]);
+}
+for (let i = 1; i < perMessage.length; i++) {
+  const [a, costA] = perMessage[i - 1]!;
+  const [b, costB] = perMessage[i]!;
+  report(`  extra CPU, ${b / 1000}k vs ${a / 1000}k messages (linear: ${b / a})`, costB / costA, "ratio");
+}
+await model.close();
+fs.rmSync(dir, { recursive: true, force: true });
