@@ -1,5 +1,6 @@
 import type { LanguageModelV3Message, LanguageModelV3ToolResultPart } from "@ai-sdk/provider";
 import type { MessageWithParts, ToolPart } from "../session/schema.js";
+import type { Store } from "../session/store.js";
 
 type AssistantContent = Extract<LanguageModelV3Message, { role: "assistant" }>["content"];
 
@@ -16,27 +17,35 @@ function toolResultOutput(part: ToolPart): LanguageModelV3ToolResultPart["output
  */
 export function toPromptMessages(messages: MessageWithParts[]): LanguageModelV3Message[] {
   const out: LanguageModelV3Message[] = [];
-  for (const { info, parts } of messages) {
-    if (info.role === "user") {
-      const text = parts
-        .filter((p) => p.type === "text")
-        .map((p) => (p as { text: string }).text)
-        .join("\n");
-      if (text) out.push({ role: "user", content: [{ type: "text", text }] });
-      continue;
-    }
-    const content: AssistantContent = [];
-    const results: LanguageModelV3ToolResultPart[] = [];
-    for (const part of parts) {
-      if (part.type === "text" && part.text) content.push({ type: "text", text: part.text });
-      else if (part.type === "reasoning" && part.text) content.push({ type: "reasoning", text: part.text });
-      else if (part.type === "tool") {
-        content.push({ type: "tool-call", toolCallId: part.callID, toolName: part.tool, input: part.state.input ?? {} });
-        results.push({ type: "tool-result", toolCallId: part.callID, toolName: part.tool, output: toolResultOutput(part) });
-      }
-    }
-    if (content.length > 0) out.push({ role: "assistant", content });
-    if (results.length > 0) out.push({ role: "tool", content: results });
-  }
+  for (const message of messages) appendPromptMessages(out, message);
   return out;
+}
+
+/** A session's stored conversation as prompt messages, read message by message, appended to `out`. */
+export function historyPrompt(store: Store, sessionID: string, out: LanguageModelV3Message[] = []): LanguageModelV3Message[] {
+  store.forEachMessage(sessionID, (message) => appendPromptMessages(out, message));
+  return out;
+}
+
+function appendPromptMessages(out: LanguageModelV3Message[], { info, parts }: MessageWithParts): void {
+  if (info.role === "user") {
+    const text = parts
+      .filter((p) => p.type === "text")
+      .map((p) => (p as { text: string }).text)
+      .join("\n");
+    if (text) out.push({ role: "user", content: [{ type: "text", text }] });
+    return;
+  }
+  const content: AssistantContent = [];
+  const results: LanguageModelV3ToolResultPart[] = [];
+  for (const part of parts) {
+    if (part.type === "text" && part.text) content.push({ type: "text", text: part.text });
+    else if (part.type === "reasoning" && part.text) content.push({ type: "reasoning", text: part.text });
+    else if (part.type === "tool") {
+      content.push({ type: "tool-call", toolCallId: part.callID, toolName: part.tool, input: part.state.input ?? {} });
+      results.push({ type: "tool-result", toolCallId: part.callID, toolName: part.tool, output: toolResultOutput(part) });
+    }
+  }
+  if (content.length > 0) out.push({ role: "assistant", content });
+  if (results.length > 0) out.push({ role: "tool", content: results });
 }

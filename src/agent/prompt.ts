@@ -8,7 +8,7 @@ import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { ActiveRun, RunOutcome } from "../session/runs.js";
 import type { MessageError, SessionInfo, UserMessage } from "../session/schema.js";
 import { toMessageError } from "./errors.js";
-import { toPromptMessages } from "./history.js";
+import { historyPrompt } from "./history.js";
 import { newAssistantMessage, recordUserMessage } from "./messages.js";
 import { openModelStream, readModelStream } from "./model-stream.js";
 import { runTools, type RunTools } from "./run-tools.js";
@@ -169,7 +169,7 @@ async function driveSteps(rt: Runtime, started: StartedRun, model: ResolvedModel
   const { run, session } = started;
   const maxSteps = rt.config.max_steps ?? DEFAULT_MAX_STEPS;
   const tools = await runTools(rt.tools, started.tools);
-  const prompt: LanguageModelV3Message[] = [{ role: "system", content: started.system }, ...toPromptMessages(rt.store.messages(session.id))];
+  const prompt = historyPrompt(rt.store, session.id, [{ role: "system", content: started.system }]);
   for (let n = 0; n < maxSteps && !run.signal.aborted; n++) {
     const step = await runStep(rt, started, model, prompt, tools);
     state.text = step.text;

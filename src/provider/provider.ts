@@ -4,6 +4,7 @@ import type { LanguageModelV3 } from "@ai-sdk/provider";
 import type { Config, ProviderConfig } from "../config/config.js";
 import { ConfigError, firstIssue } from "../session/errors.js";
 import type { ModelInfo } from "./catalog.js";
+import { providerFetch } from "./fetch.js";
 import { scriptSchema, type Script } from "./scripted.js";
 
 export interface ResolvedModel {
@@ -100,15 +101,15 @@ export async function loadModel(spec: ModelSpec): Promise<ResolvedModel> {
   switch (spec.type) {
     case "openai": {
       const { createOpenAI } = await import("@ai-sdk/openai");
-      return { providerID, modelID, language: createOpenAI({ apiKey: spec.apiKey, baseURL: spec.baseURL })(modelID) };
+      return { providerID, modelID, language: createOpenAI({ apiKey: spec.apiKey, baseURL: spec.baseURL, fetch: providerFetch })(modelID) };
     }
     case "anthropic": {
       const { createAnthropic } = await import("@ai-sdk/anthropic");
-      return { providerID, modelID, language: createAnthropic({ apiKey: spec.apiKey, baseURL: spec.baseURL })(modelID) };
+      return { providerID, modelID, language: createAnthropic({ apiKey: spec.apiKey, baseURL: spec.baseURL, fetch: providerFetch })(modelID) };
     }
     case "openai-compatible": {
       const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
-      const factory = createOpenAICompatible({ name: providerID, baseURL: spec.baseURL, apiKey: spec.apiKey, includeUsage: true });
+      const factory = createOpenAICompatible({ name: providerID, baseURL: spec.baseURL, apiKey: spec.apiKey, includeUsage: true, fetch: providerFetch });
       return { providerID, modelID, language: factory.chatModel(modelID) };
     }
     case "scripted": {

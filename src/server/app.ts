@@ -158,6 +158,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     const input = promptInput(c.req.param("id"), await body(c, promptBody));
     const result = await track(withTraceParent(rt, traceCarrier(c), () => prompt(rt, input)));
     trackTitle(result);
+    await events.flushed();
     c.header(RUN_ID_HEADER, result.runID);
     return c.json(turnView(rt, result));
   });
@@ -181,6 +182,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     const { command } = await body(c, shellBody);
     const sessionID = c.req.param("id");
     const result = await track(withTraceParent(rt, traceCarrier(c), () => runShell(rt, { sessionID, command })));
+    await events.flushed();
     c.header(RUN_ID_HEADER, result.runID);
     return c.json(one(rt, sessionID, result.messageID));
   });

@@ -27,6 +27,7 @@ function frame(event: WireEvent): Uint8Array {
  */
 export class EventStreams {
   private readonly closers = new Set<() => void>();
+  private readonly queues = new Set<ReadableStreamDefaultController<Uint8Array>>();
   private readonly heartbeatMs: number;
   private readonly maxQueuedBytes: number;
   // The runtime hands the same event object to every listener: it is translated and serialized once however many
@@ -88,14 +89,26 @@ export class EventStreams {
             unsubscribe();
             clearInterval(heartbeat);
             this.closers.delete(close);
+            this.queues.delete(controller);
           };
           this.closers.add(close);
+          this.queues.add(controller);
           send(frame({ type: "server.connected", properties: sessionID ? { sessionID } : {} }));
         },
         cancel: () => stop(),
       },
       { highWaterMark: this.maxQueuedBytes, size: (chunk) => chunk.byteLength },
     );
+  }
+
+  /**
+   * Settles once every client's queue has been handed to its connection, or after `maxMs`. A prompt answers after
+   * its run's events went out: opencode's `run --attach` exits on the answer, and events still queued were lost.
+   */
+  async flushed(maxMs = 1000): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    const queued = () => [...this.queues].some((queue) => (queue.desiredSize ?? this.maxQueuedBytes) < this.maxQueuedBytes);
+    while (queued() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
   }
 
   /** Ends every stream (at shutdown), letting what is queued reach the clients. */

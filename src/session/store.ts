@@ -297,15 +297,34 @@ export class Store {
 
   /** The whole conversation in two queries, whatever its length. */
   messages(sessionID: string): MessageWithParts[] {
-    const byId = new Map<string, MessageWithParts>();
     const list: MessageWithParts[] = [];
-    for (const row of this.stmt.messagesOf.iterate(sessionID)) {
-      const entry = { info: toMessageInfo(row), parts: [] as Part[] };
-      byId.set(row.id, entry);
-      list.push(entry);
-    }
-    for (const row of this.stmt.partsOf.iterate(sessionID)) byId.get(row.message_id)?.parts.push(JSON.parse(row.data));
+    this.forEachMessage(sessionID, (message) => list.push(message));
     return list;
+  }
+
+  /**
+   * The conversation one message at a time, in order, in the same two queries. A reader that keeps only what it
+   * needs of each message (the model's prompt) never holds the parsed parts of the whole session at once.
+   */
+  forEachMessage(sessionID: string, visit: (message: MessageWithParts) => void): void {
+    const infos = this.stmt.messagesOf.all(sessionID);
+    let next = 0;
+    let current: MessageWithParts | undefined;
+    // Parts come ordered by message id, like the messages: each message is complete when the next one's parts start.
+    const advanceTo = (messageID: string | undefined) => {
+      while (next < infos.length && (messageID === undefined || infos[next]!.id <= messageID)) {
+        if (current) visit(current);
+        const row = infos[next++]!;
+        current = { info: toMessageInfo(row), parts: [] };
+        if (row.id === messageID) return;
+      }
+    };
+    for (const row of this.stmt.partsOf.iterate(sessionID)) {
+      if (current?.info.id !== row.message_id) advanceTo(row.message_id);
+      if (current?.info.id === row.message_id) current.parts.push(JSON.parse(row.data) as Part);
+    }
+    advanceTo(undefined);
+    if (current) visit(current);
   }
 
   /** User messages that were prompts to the model; prompt-shell commands store user messages too. */

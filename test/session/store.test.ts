@@ -6,6 +6,23 @@ import { newId } from "../../src/ids.js";
 import { makeProject, runOde, tempDir } from "../support/ode.js";
 
 describe("store", () => {
+  it("reads a conversation message by message, in order, with messages that have no parts and parts out of write order", () => {
+    const dir = tempDir();
+    const store = Store.open(dir);
+    const session = store.createSession({ directory: dir });
+    const ids = Array.from({ length: 6 }, () => newId("msg"));
+    for (const id of ids) store.addMessage({ id, sessionID: session.id, role: "user", time: { created: Date.now() }, agent: "build", model: { providerID: "p", modelID: "m" } });
+    // Parts of the later messages are written first; messages 0, 3 and 5 get none.
+    const parts = [4, 1, 2, 4, 1].map((n) => ({ id: newId("prt"), sessionID: session.id, messageID: ids[n]!, type: "text" as const, text: `part of ${n}` }));
+    for (const part of parts) store.upsertPart(part);
+    const seen: Array<[string, string[]]> = [];
+    store.forEachMessage(session.id, ({ info, parts }) => seen.push([info.id, parts.map((p) => p.id)]));
+    const byMessage = (n: number) => parts.filter((p) => p.messageID === ids[n]).map((p) => p.id).sort();
+    expect(seen).toEqual(ids.map((id, n) => [id, byMessage(n)]));
+    expect(store.messages(session.id).map((m) => [m.info.id, m.parts.map((p) => p.id)])).toEqual(seen);
+    store.close();
+  });
+
   it("the loop's message updates never clobber diagnostics another writer stored meanwhile", () => {
     const dir = tempDir();
     const loop = Store.open(dir);
