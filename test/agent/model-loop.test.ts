@@ -25,6 +25,18 @@ describe("ode's model loop", () => {
     rt.close();
   }, 20_000);
 
+  it("after an abort of a stream the server holds open, the next turn in the same runtime is sent and answered", async () => {
+    const { model, rt, session } = await runtimeWith([{ stall: true }, { text: "second answer" }]);
+    const first = prompt(rt, { sessionID: session.id, text: "one" });
+    await waitFor(() => model.turnRequests().length === 1);
+    rt.runs.cancel(session.id, { source: "user", via: "esc" });
+    expect((await first).outcome).toBe("aborted");
+    const second = await prompt(rt, { sessionID: session.id, text: "two" });
+    expect(second).toMatchObject({ outcome: "completed", text: "second answer" });
+    expect(model.turnRequests()).toHaveLength(2);
+    rt.close();
+  }, 20_000);
+
   it("a tool call that is not JSON or names no tool of the run is a failed call the model reads next step", async () => {
     const { model, rt, session } = await runtimeWith([
       {
