@@ -1,16 +1,12 @@
-import { loadConfig, type Config } from "./config/config.js";
-import { dataDir as defaultDataDir } from "./config/paths.js";
-import { RuntimeEvents } from "./events.js";
-import { initLog, log } from "./log.js";
-import { Loops } from "./loop/loops.js";
-import { markAgentProcess } from "./shell/env.js";
-import { ConfigError } from "./session/errors.js";
-import { Runs, type OwnerWake } from "./session/runs.js";
-import { Store } from "./session/store.js";
-import { storeUnavailable } from "./storage/errors.js";
-import { builtinTools } from "./tool/registry.js";
+import type { Config } from "./config/config.js";
+import type { RuntimeEvents } from "./events.js";
+import type { Loops } from "./loop/loops.js";
+import type { Runs } from "./session/runs.js";
+import type { Store } from "./session/store.js";
 import type { Tracing } from "./telemetry/index.js";
+import { builtinTools } from "./tool/registry.js";
 import type { ToolDefinition } from "./tool/tool.js";
+import { openCoreRuntime } from "./runtime-core.js";
 
 /** Everything a command needs, opened once per process: the CLI and the server are thin layers over it. */
 export interface Runtime {
@@ -50,63 +46,8 @@ export interface RuntimeOptions {
   readOnlyFallback?: boolean;
 }
 
-/** Config problems are the user's to fix, so they go to stderr as one line each, not only to the log. */
-function warn(message: string): void {
-  process.stderr.write(`ode: warning: ${message}\n`);
-}
-
-function readConfig(directory: string, env: NodeJS.ProcessEnv, needsConfig: boolean): Config {
-  try {
-    return loadConfig(directory, env, warn);
-  } catch (error) {
-    if (needsConfig || !(error instanceof ConfigError)) throw error;
-    warn(`${error.message} (ignored: this command needs no model)`);
-    return { providerDirs: {} };
-  }
-}
-
+/** Opens the data directory and reads the config, with the built-in tools for the agent. */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
-  if (options.processWide) markAgentProcess();
-  const env = options.env ?? process.env;
-  const directory = options.directory ?? process.cwd();
-  const dir = options.dataDir ?? defaultDataDir(env);
-  initLog(dir);
-  const events = new RuntimeEvents();
-  const { store, runs, loops } = openStore(dir, events, options.processWide ? "signal" : "watch", options.readOnlyFallback ?? false);
-  const config = readConfig(directory, env, options.needsConfig ?? true);
-  // `ode session abort` in another process writes its request on the run row and wakes the owner with SIGUSR2.
-  const wake = () => runs.applyRemoteCancels();
-  if (options.processWide) process.on("SIGUSR2", wake);
-  const close = () => {
-    process.off("SIGUSR2", wake);
-    runs.close();
-    store.close();
-  };
-  return { store, runs, loops, events, config, dataDir: dir, directory, tools: builtinTools(store), env, close };
-}
-
-interface OpenStore {
-  store: Store;
-  runs: Runs;
-  loops: Loops;
-}
-
-function openStore(dir: string, events: RuntimeEvents, wake: OwnerWake, readOnlyFallback: boolean): OpenStore {
-  let store: Store | undefined;
-  try {
-    store = Store.open(dir, events);
-    const runs = new Runs(store, wake);
-    runs.recoverCrashed();
-    const loops = new Loops(store, runs);
-    // After the runs: a crashed loop's open iteration takes its diagnostic from its recovered run.
-    loops.recoverCrashed();
-    return { store, runs, loops };
-  } catch (error) {
-    store?.close();
-    if (!readOnlyFallback || !storeUnavailable(error, dir)) throw error;
-    log.warn("data directory not writable: opened read-only", { dataDir: dir, error: String(error) });
-    const readOnly = Store.open(dir, events, { readonly: true });
-    const runs = new Runs(readOnly, wake);
-    return { store: readOnly, runs, loops: new Loops(readOnly, runs) };
-  }
+  const core = openCoreRuntime(options);
+  return { ...core, tools: builtinTools(core.store) };
 }

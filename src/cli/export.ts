@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./fail.js";
-import { openRuntime } from "./open.js";
+import { openModelFreeRuntime } from "./open.js";
 
 interface ExportOptions {
   sanitize?: boolean;
@@ -22,7 +22,7 @@ export function registerExport(program: Command): void {
         const { SessionNotFoundError } = await import("../session/errors.js");
         const { buildExport } = await import("../export/snapshot.js");
         const { sanitizeExport } = await import("../export/sanitize.js");
-        const rt = await openRuntime({ needsConfig: false, readOnlyFallback: true });
+        const rt = await openModelFreeRuntime({ readOnlyFallback: true });
         try {
           let document: object;
           if (opts.loop) {

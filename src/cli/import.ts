@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action } from "./fail.js";
-import { openRuntime } from "./open.js";
+import { openModelFreeRuntime } from "./open.js";
 
 export function registerImport(program: Command): void {
   program
@@ -27,7 +27,7 @@ export function registerImport(program: Command): void {
         } catch (error) {
           throw named(error);
         }
-        const rt = await openRuntime({ needsConfig: false });
+        const rt = await openModelFreeRuntime();
         try {
           const result = importSession(rt, doc, { force: opts.force });
           process.stdout.write(

@@ -2,10 +2,7 @@ import type { Command } from "commander";
 import type { AbortDiagnostic } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
 import { action } from "./fail.js";
-import { openRuntime } from "./open.js";
-
-/** Sessions are listed, shown, renamed, deleted and aborted without a model: a broken config only warns. */
-const runtime = (options: { readOnlyFallback?: boolean } = {}) => openRuntime({ needsConfig: false, ...options });
+import { openModelFreeRuntime } from "./open.js";
 
 function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString() : "-";
@@ -31,7 +28,7 @@ export function registerSession(program: Command): void {
     .action(
       action(async (opts: { format: string }) => {
         if (opts.format !== "text" && opts.format !== "json") throw new InvalidInputError(`--format must be text or json, not ${opts.format}`);
-        const rt = await runtime({ readOnlyFallback: true });
+        const rt = await openModelFreeRuntime({ readOnlyFallback: true });
         const sessions = rt.store.listSessions();
         if (opts.format === "json") {
           process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
@@ -47,7 +44,7 @@ export function registerSession(program: Command): void {
     .argument("<id>")
     .action(
       action(async (id: string) => {
-        const rt = await runtime({ readOnlyFallback: true });
+        const rt = await openModelFreeRuntime({ readOnlyFallback: true });
         const info = rt.store.getSession(id);
         const messages = rt.store.messages(id);
         const cost = messages.reduce((sum, m) => sum + (m.info.role === "assistant" ? m.info.cost : 0), 0);
@@ -93,7 +90,7 @@ export function registerSession(program: Command): void {
     .argument("<title...>")
     .action(
       action(async (id: string, words: string[]) => {
-        const info = (await runtime()).store.renameSession(id, words.join(" "));
+        const info = (await openModelFreeRuntime()).store.renameSession(id, words.join(" "));
         process.stdout.write(`${info.id}  ${info.title}\n`);
       }),
     );
@@ -105,7 +102,7 @@ export function registerSession(program: Command): void {
     .option("--force", "delete it even while a run is working in it: that run is aborted first")
     .action(
       action(async (id: string, opts: { force?: boolean }) => {
-        const rt = await runtime();
+        const rt = await openModelFreeRuntime();
         if (opts.force) await rt.runs.forceDeleteSession(id);
         else rt.runs.deleteSession(id);
         process.stdout.write(`deleted ${id}\n`);
@@ -120,7 +117,7 @@ export function registerSession(program: Command): void {
     .option("--hard", "kill at once instead of SIGTERM and a grace period")
     .action(
       action(async (id: string, opts: { reason?: string; hard?: boolean }) => {
-        const rt = (await runtime());
+        const rt = (await openModelFreeRuntime());
         rt.store.getSession(id);
         const result = rt.runs.cancel(id, {
           source: "user",

@@ -1,47 +1,73 @@
 import fs from "node:fs";
 import path from "node:path";
-import { z } from "zod";
 import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
 import { checkTree } from "../json/tree.js";
+import { boolean, CheckError, number, object, oneOf, optional, record, string, unknown } from "../json/check.js";
 import { ConfigError, fieldPath, firstIssue } from "../session/errors.js";
 import { globalConfigDir } from "./paths.js";
 
-const price = z.number().nonnegative();
-const modelSchema = z.looseObject({
-  cost: z.object({ input: price, output: price, cache_read: price.optional(), cache_write: price.optional() }).optional(),
-  limit: z.object({ context: z.number().int().positive().optional(), output: z.number().int().positive().optional() }).optional(),
-});
+/** The provider kinds ode can build a model for. */
+export const PROVIDER_TYPES = ["openai", "anthropic", "openai-compatible", "scripted"] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
-const providerSchema = z.object({
-  type: z.enum(["openai", "anthropic", "openai-compatible", "scripted"]).optional(),
-  options: z
-    .looseObject({
-      baseURL: z.string().optional(),
-      apiKey: z.string().optional(),
-      /** scripted only: a path (relative to the config file) or the script itself */
-      script: z.unknown().optional(),
-    })
-    .optional(),
-  /** Per model: `cost` (US dollars per million tokens) and `limit` (tokens), over the built-in catalog's. */
-  models: z.record(z.string(), modelSchema).optional(),
-});
-export type ProviderConfig = z.infer<typeof providerSchema>;
+/** Per model: `cost` (US dollars per million tokens) and `limit` (tokens), over the built-in catalog's. */
+export interface ModelConfig {
+  cost?: { input: number; output: number; cache_read?: number; cache_write?: number };
+  limit?: { context?: number; output?: number };
+  [key: string]: unknown;
+}
 
-const configSchema = z.object({
-  $schema: z.string().optional(),
-  model: z.string().optional(),
-  small_model: z.string().optional(),
-  provider: z.record(z.string(), providerSchema).optional(),
-  allow_outside_paths: z.boolean().optional(),
+export interface ProviderConfig {
+  type?: ProviderType;
+  options?: {
+    baseURL?: string;
+    apiKey?: string;
+    /** scripted only: a path (relative to the config file) or the script itself */
+    script?: unknown;
+    [key: string]: unknown;
+  };
+  models?: Record<string, ModelConfig>;
+}
+
+/** What one ode.json says. */
+interface ConfigLayer {
+  $schema?: string;
+  model?: string;
+  small_model?: string;
+  provider?: Record<string, ProviderConfig>;
+  allow_outside_paths?: boolean;
   /** Steps (model calls) per run before the loop stops. */
-  max_steps: z.number().int().positive().optional(),
-});
-export type Config = z.infer<typeof configSchema> & {
+  max_steps?: number;
+}
+
+export type Config = ConfigLayer & {
   /** Directory of the file each provider was declared in, to resolve relative script paths. */
   providerDirs: Record<string, string>;
 };
 
-const OPTION_KEYS = ["baseURL", "apiKey", "script"];
+// The checks are hand-written (not zod) because every command reads ode.json, including those that must start
+// fast and never load a model (`ode session list`).
+const price = number({ min: 0 });
+const tokenCount = optional(number({ int: true, min: 0, exclusive: true }));
+const modelFields = {
+  cost: optional(object({ input: price, output: price, cache_read: optional(price), cache_write: optional(price) })),
+  limit: optional(object({ context: tokenCount, output: tokenCount })),
+};
+const optionFields = { baseURL: optional(string), apiKey: optional(string), script: unknown };
+const providerFields = {
+  type: optional(oneOf(PROVIDER_TYPES)),
+  options: optional(object(optionFields, { loose: true })),
+  models: optional(record(object<ModelConfig>(modelFields, { loose: true }))),
+};
+const configFields = {
+  $schema: optional(string),
+  model: optional(string),
+  small_model: optional(string),
+  provider: optional(record(object<ProviderConfig>(providerFields))),
+  allow_outside_paths: optional(boolean),
+  max_steps: optional(number({ int: true, min: 0, exclusive: true })),
+};
+const checkLayer = object<ConfigLayer>(configFields);
 
 /** Levenshtein distance, to name the known key a typo was probably meant to be. */
 function distance(a: string, b: string): number {
@@ -67,16 +93,16 @@ function unknownKeys(file: string, raw: Record<string, unknown>): string[] {
       warnings.push(`${file}: unknown key ${JSON.stringify(at + key)} is ignored (did you mean ${JSON.stringify(at + closest)}?)`);
     }
   };
-  check(raw, Object.keys(configSchema.shape), "");
+  check(raw, Object.keys(configFields), "");
   for (const [id, provider] of Object.entries((raw.provider ?? {}) as Record<string, unknown>)) {
-    check(provider, Object.keys(providerSchema.shape), `provider.${id}.`);
-    check((provider as { options?: unknown } | null)?.options, OPTION_KEYS, `provider.${id}.options.`);
+    check(provider, Object.keys(providerFields), `provider.${id}.`);
+    check((provider as { options?: unknown } | null)?.options, Object.keys(optionFields), `provider.${id}.options.`);
   }
   return warnings;
 }
 
 /** `ode.json` is JSONC (comments and trailing commas allowed, as in the README's examples). */
-function readConfigFile(file: string): { layer: z.infer<typeof configSchema>; warnings: string[] } | undefined {
+function readConfigFile(file: string): { layer: ConfigLayer; warnings: string[] } | undefined {
   let raw: unknown;
   try {
     raw = parseJson(decodeUtf8(fs.readFileSync(file)), { jsonc: true });
@@ -87,9 +113,14 @@ function readConfigFile(file: string): { layer: z.infer<typeof configSchema>; wa
   }
   const problem = checkTree(raw);
   if (problem) throw new ConfigError(`${file}: ${fieldPath(problem.path)}: ${problem.message}`);
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${file}: ${firstIssue(parsed.error)}`);
-  return { layer: parsed.data, warnings: unknownKeys(file, raw as Record<string, unknown>) };
+  let layer: ConfigLayer;
+  try {
+    layer = checkLayer(raw, []);
+  } catch (error) {
+    if (error instanceof CheckError) throw new ConfigError(`${file}: ${firstIssue(error)}`);
+    throw error;
+  }
+  return { layer, warnings: unknownKeys(file, raw as Record<string, unknown>) };
 }
 
 /** `ode.json` of the project directory wins over `~/.config/ode/ode.json`, key by key. */

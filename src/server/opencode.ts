@@ -1,9 +1,10 @@
 import { z } from "zod";
 import type { PromptInput, PromptResult } from "../agent/prompt.js";
 import type { Runtime } from "../runtime.js";
-import { cancelMetaSchema, MAX_TIMEOUT_MS } from "../session/abort.js";
+import { MAX_TIMEOUT_MS } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
 import { opencodeMessage, opencodePart, opencodeSession } from "../session/opencode.js";
+import { killModes } from "../shell/spawn.js";
 import type { MessageWithParts, SessionInfo } from "../session/schema.js";
 
 /*
@@ -67,7 +68,7 @@ export const shellBody = z.object({
   messageID: z.string().optional(),
 });
 
-export const abortBody = cancelMetaSchema.pick({ reason: true, mode: true });
+export const abortBody = z.object({ mode: z.enum(killModes).default("soft"), reason: z.string().optional() });
 
 export const createBody = z.looseObject({ title: z.string().optional(), parentID: z.string().optional() });
 

@@ -1,5 +1,6 @@
-import { z } from "zod";
+import { CheckError, object, oneOf, optional, string, withDefault } from "../json/check.js";
 import { killModes, type KillMode } from "../shell/spawn.js";
+import { firstIssue, InvalidInputError } from "./errors.js";
 
 // Each closed set of the abort contract is listed once here; its type, the import schema and the sanitize
 // allow-list are all derived from the list, so adding a value cannot silently break import or get redacted.
@@ -22,14 +23,34 @@ export type TitleGenerationState = (typeof titleGenerationStates)[number];
 export const reportedTitleStates = [...titleGenerationStates, "completed_after_abort"] as const;
 export type ReportedTitleState = (typeof reportedTitleStates)[number];
 
-export const cancelMetaSchema = z.object({
-  source: z.enum(cancelSources),
-  mode: z.enum(killModes).default("soft"),
-  reason: z.string().optional(),
-  via: z.string().optional(),
-});
 /** Who asked for a cancel, through which path, and how hard. Bound to the run it cancels. */
-export type CancelMeta = z.input<typeof cancelMetaSchema>;
+export interface CancelMeta {
+  source: CancelSource;
+  /** `soft` (SIGTERM, then a grace period) when absent. */
+  mode?: KillMode;
+  reason?: string;
+  via?: string;
+}
+
+export type CheckedCancelMeta = CancelMeta & { mode: KillMode };
+
+// Checked by hand, not by zod: `ode session abort` cancels without loading a model or zod.
+const checkCancelMeta = object<CheckedCancelMeta>({
+  source: oneOf(cancelSources),
+  mode: withDefault(oneOf(killModes), "soft"),
+  reason: optional(string),
+  via: optional(string),
+});
+
+/** A cancel request with its mode filled in and nothing else kept; a bad field is an InvalidInputError naming it. */
+export function cancelMeta(input: CancelMeta): CheckedCancelMeta {
+  try {
+    return checkCancelMeta(input, []);
+  } catch (error) {
+    if (error instanceof CheckError) throw new InvalidInputError(firstIssue(error, "cancel request"));
+    throw error;
+  }
+}
 
 /** Node's timers fire at once beyond 2^31-1 ms (about 24.8 days): longer run timeouts are refused, not misread. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;

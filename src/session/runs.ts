@@ -3,10 +3,11 @@ import path from "node:path";
 import { newId } from "../ids.js";
 import { log } from "../log.js";
 import {
-  cancelMetaSchema,
+  cancelMeta,
   FORCE_DELETE_VIA,
   type AbortDiagnostic,
   type CancelMeta,
+  type CheckedCancelMeta,
   type RunPhase,
   type TitleGenerationState,
 } from "./abort.js";
@@ -215,7 +216,7 @@ export class Runs {
    * request written on its row and its owner is woken with SIGUSR2.
    */
   cancel(sessionID: string, input: CancelMeta): CancelResult {
-    const meta = cancelMetaSchema.parse(input);
+    const meta = cancelMeta(input);
     const run = this.active.get(sessionID);
     if (!run) return this.cancelRemote(sessionID, meta);
     if (run.interrupt) {
@@ -259,7 +260,7 @@ export class Runs {
     });
   }
 
-  private cancelRemote(sessionID: string, meta: ReturnType<typeof cancelMetaSchema.parse>): CancelResult {
+  private cancelRemote(sessionID: string, meta: CheckedCancelMeta): CancelResult {
     const row = this.stmt.activeRow.get(sessionID);
     if (!row) return { cancelled: false };
     if (!ownerAlive(row)) {

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
+import { ConfigError } from "../../src/session/errors.js";
 import { fixture } from "../export/support.js";
 import { makeProject, ROOT, runOde, type Project } from "../support/ode.js";
 
@@ -46,6 +47,44 @@ describe("ode.json", () => {
       `${file}: unknown key "provider.a.options.baseUrl" is ignored (did you mean "provider.a.options.baseURL"?)`,
     ]);
     expect(config.model).toBe("a/c");
+  });
+
+  // The checks are hand-written (zod is not loaded by commands that need no model) in zod's wording.
+  it("names the field and the problem of a bad value, first field first, in zod's wording", () => {
+    const cases: Array<[object, string]> = [
+      [[], "(root): Invalid input: expected object, received array"],
+      [{ model: null }, "model: Invalid input: expected string, received null"],
+      [{ max_steps: -1, model: 1 }, "model: Invalid input: expected string, received number"],
+      [{ max_steps: 1.5 }, "max_steps: Invalid input: expected int, received number"],
+      [{ max_steps: -1.5 }, "max_steps: Invalid input: expected int, received number"],
+      [{ max_steps: 0 }, "max_steps: Too small: expected number to be >0"],
+      [{ max_steps: "3" }, "max_steps: Invalid input: expected number, received string"],
+      [{ max_steps: 2 ** 60 }, "max_steps: Too big: expected int to be <=9007199254740991"],
+      [{ allow_outside_paths: "yes" }, "allow_outside_paths: Invalid input: expected boolean, received string"],
+      [{ provider: [] }, "provider: Invalid input: expected record, received array"],
+      [{ provider: { a: null } }, "provider.a: Invalid input: expected object, received null"],
+      [{ provider: { "a.b": { type: 1 } } }, 'provider["a.b"].type: Invalid option: expected one of "openai"|"anthropic"|"openai-compatible"|"scripted"'],
+      [{ provider: { a: { options: { baseURL: 1 } } } }, "provider.a.options.baseURL: Invalid input: expected string, received number"],
+      [{ provider: { a: { models: { m: 1 } } } }, "provider.a.models.m: Invalid input: expected object, received number"],
+      [{ provider: { a: { models: { m: { cost: {} } } } } }, "provider.a.models.m.cost.input: Invalid input: expected number, received undefined"],
+      [{ provider: { a: { models: { m: { cost: { input: 1, output: 1, cache_read: -0.5 } } } } } }, "provider.a.models.m.cost.cache_read: Too small: expected number to be >=0"],
+      [{ provider: { a: { models: { m: { limit: { context: 0 } } } } } }, "provider.a.models.m.limit.context: Too small: expected number to be >0"],
+    ];
+    for (const [value, message] of cases) {
+      const project = projectWith(JSON.stringify(value));
+      expect(() => load(project)).toThrow(new ConfigError(`${path.join(project.dir, "ode.json")}: ${message}`));
+    }
+  });
+
+  it("keeps what providers and models add (loose), drops unknown keys elsewhere, and keeps __proto__ a key", () => {
+    const project = projectWith(
+      '{"x": 1, "provider": {"__proto__": {"type": "openai"}, "a": {"y": 2, "options": {"headers": {"h": "v"}}, "models": {"m": {"cost": {"input": 1, "output": 2, "z": 3}, "limit": {"context": 5, "w": 4}, "other": 9}}}}}',
+    );
+    const { config } = load(project);
+    expect(config).not.toHaveProperty("x");
+    expect(Object.hasOwn(config.provider!, "__proto__")).toBe(true);
+    expect(Object.getPrototypeOf(config.provider)).toBe(Object.prototype);
+    expect(config.provider!.a).toEqual({ options: { headers: { h: "v" } }, models: { m: { cost: { input: 1, output: 2 }, limit: { context: 5 }, other: 9 } } });
   });
 
   it("names line and column of a syntax error, in one line, and refuses to run a model with it", async () => {

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { prompt } from "../../src/agent/prompt.js";
 import { runShell } from "../../src/agent/shell.js";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
-import type { AbortDiagnostic } from "../../src/session/abort.js";
+import type { AbortDiagnostic, CancelMeta } from "../../src/session/abort.js";
+import { InvalidInputError } from "../../src/session/errors.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
 import { Store } from "../../src/session/store.js";
 import { processGroupAlive } from "../../src/shell/process-groups.js";
@@ -295,6 +296,28 @@ describe("abort provenance", () => {
     const cli = await runOde(project, ["run", "--timeout", "3000000000", "hi"]);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toBe("ode: --timeout must be a positive number of milliseconds, at most 2147483647 (about 24.8 days), not 3000000000\n");
+  });
+
+  it("a cancel request with a bad field is refused naming the field; a good one fills in the soft mode", async () => {
+    const model = await startModel([{ text: "never", stall: true }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir, title: "t" });
+    const bad: Array<[unknown, string]> = [
+      [{ source: "bogus" }, 'source: Invalid option: expected one of "user"|"api"|"signal"|"timeout"|"shutdown"|"parent"'],
+      [{ source: "user", mode: "gentle" }, 'mode: Invalid option: expected one of "soft"|"hard"'],
+      [{ source: "user", reason: 5 }, "reason: Invalid input: expected string, received number"],
+      [null, "cancel request: Invalid input: expected object, received null"],
+    ];
+    for (const [meta, message] of bad) expect(() => rt.runs.cancel(session.id, meta as CancelMeta)).toThrow(new InvalidInputError(message));
+    const done = prompt(rt, { sessionID: session.id, text: "hi" });
+    await waitFor(() => rt.runs.rows(session.id)[0]);
+    expect(rt.runs.cancel(session.id, { source: "user", reason: "r", extra: 1 } as CancelMeta).cancelled).toBe(true);
+    await done;
+    const abort = JSON.parse(rt.runs.rows(session.id)[0]!.interrupt!) as AbortDiagnostic;
+    expect(abort).toMatchObject({ source: "user", mode: "soft", reason: "r" });
+    expect(abort).not.toHaveProperty("extra");
+    rt.close();
   });
 });
 

@@ -1,11 +1,7 @@
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { collect, makeProject, mockConfig, ODE, ROOT, startModel, tempDir, type Project } from "../support/ode.js";
+import { chunksMatching, loadedChunks } from "../support/loaded-chunks.js";
+import { makeProject, mockConfig, startModel } from "../support/ode.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
-
-const HOOK = path.join(ROOT, "test", "support", "load-log.mjs");
 
 let receiver: OtlpReceiver | undefined;
 afterEach(async () => {
@@ -14,30 +10,7 @@ afterEach(async () => {
 });
 
 /** The built chunks that hold the OpenTelemetry SDK or its OTLP exporters (found by what they define). */
-function sdkChunks(): string[] {
-  const dir = path.join(ROOT, "dist", "chunks");
-  return fs
-    .readdirSync(dir)
-    .filter((name) => name.endsWith(".js"))
-    .filter((name) => /BatchSpanProcessorBase = class|OTLPTraceExporter = class/.test(fs.readFileSync(path.join(dir, name), "utf8")));
-}
-
-/** Runs the built ode with the load log and returns the dist files it loaded. */
-async function loadedChunks(project: Project, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string[]> {
-  const log = path.join(tempDir(), "loaded.txt");
-  const child = spawn(process.execPath, ["--import", HOOK, ODE, ...args], {
-    cwd: project.dir,
-    env: { ...project.env, ...env, ODE_TEST_LOAD_LOG: log },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const result = await collect(child);
-  expect(result.code, result.stderr).toBe(0);
-  return fs
-    .readFileSync(log, "utf8")
-    .split("\n")
-    .filter((url) => url.includes("/dist/"))
-    .map((url) => path.basename(new URL(url).pathname));
-}
+const sdkChunks = () => chunksMatching(/BatchSpanProcessorBase = class|OTLPTraceExporter = class/);
 
 describe("the OpenTelemetry SDK is loaded only by a traced command", () => {
   it("is not read by ode --version or an untraced run, and is by a traced run", async () => {
