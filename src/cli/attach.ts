@@ -2,7 +2,8 @@ import http from "node:http";
 import https from "node:https";
 import { InvalidInputError, OdeError } from "../session/errors.js";
 import type { MessageWithParts, SessionInfo } from "../session/schema.js";
-import { Renderer, type OutputFormat, type RenderedEvent } from "./render.js";
+import type { OutputFormat } from "./formats.js";
+import { Renderer, type RenderedEvent } from "./render.js";
 import { onInterrupt } from "./signals.js";
 
 export interface AttachOptions {

@@ -1,5 +1,5 @@
-import readline from "node:readline";
 import type { Command } from "commander";
+import type { Key } from "node:readline";
 import type { Runtime } from "../runtime.js";
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
@@ -23,7 +23,7 @@ Esc or Ctrl-C while a run is going aborts it.`;
 function listenForAbort(rt: Runtime, sessionID: string): () => void {
   const stdin = process.stdin;
   if (stdin.isTTY) {
-    const onKey = (_: string, key: readline.Key | undefined) => {
+    const onKey = (_: string, key: Key | undefined) => {
       if (key?.name === "escape") rt.runs.cancel(sessionID, { source: "user", via: "esc" });
     };
     stdin.on("keypress", onKey);
@@ -51,6 +51,7 @@ export function matchSession(rt: Runtime, text: string): SessionInfo {
 }
 
 export async function interactive(rt: Runtime, start?: SessionInfo): Promise<void> {
+  const readline = await import("node:readline");
   const { prompt } = await import("../agent/prompt.js");
   const { runShell } = await import("../agent/shell.js");
   const { renderEvents } = await import("./render.js");

@@ -5,11 +5,8 @@ import type { RunOutcome } from "../session/runs.js";
 import type { Part } from "../session/schema.js";
 import type { WireEvent } from "../server/opencode-events.js";
 import { outcomeExitCode } from "./fail.js";
+import type { OutputFormat } from "./formats.js";
 import { TextProgress } from "./progress.js";
-
-/** `json` is opencode's `run --format json` vocabulary; `events` is ode's own event stream. */
-export const OUTPUT_FORMATS = ["text", "json", "events"] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** An event of ode's or, translated, of opencode's vocabulary (`session.error`, `session.status`, ...). */
 export type RenderedEvent = Required<Pick<WireEvent, "sessionID">> & WireEvent;

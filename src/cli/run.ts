@@ -6,7 +6,7 @@ import type { SessionInfo } from "../session/schema.js";
 import { action, exitWhenFlushed } from "./fail.js";
 import { openRuntime } from "./open.js";
 import { wireRunSignals } from "./signals.js";
-import { OUTPUT_FORMATS, type OutputFormat } from "./render.js";
+import { OUTPUT_FORMATS, type OutputFormat } from "./formats.js";
 
 interface RunOptions {
   model?: string;
