@@ -1,5 +1,3 @@
-import { randomBytes } from "node:crypto";
-
 export type IdPrefix = "ses" | "msg" | "prt" | "run" | "lop" | "evt";
 
 /** The id grammar: what `newId` makes, and what opencode's ids look like too. */
@@ -29,7 +27,8 @@ export function newId(prefix: IdPrefix): string {
   }
   lastMs = ms;
   const stamp = (BigInt(ms) * 0x1000n + BigInt(counter)).toString(16).padStart(12, "0").slice(-12);
-  const bytes = randomBytes(14);
+  // The Web Crypto global loads Node's crypto module on first use, not with every command that only reads ids.
+  const bytes = crypto.getRandomValues(new Uint8Array(14));
   let rand = "";
   for (const b of bytes) rand += BASE62[b % 62];
   return `${prefix}_${stamp}${rand}`;

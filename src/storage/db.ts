@@ -1,9 +1,14 @@
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { ensureDir } from "../config/paths.js";
 
-export type DB = Database.Database;
+// Required, not imported: an ES module import of this CommonJS package has Node scan its sources for export
+// names first, a cost every command that opens the store would pay at start-up.
+const Database = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+
+export type DB = BetterSqlite3.Database;
 
 /** Each entry moves the schema one version forward; never edit a released entry, append a new one. */
 const MIGRATIONS: string[] = [
