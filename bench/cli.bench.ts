@@ -13,23 +13,6 @@ const ODE = path.resolve("dist/ode.js");
 const RUNS = 21;
 const SESSIONS = 100;
 
-/** CPU seconds of the waited-for children so far (utime + stime, in clock ticks of 10 ms); Linux only. */
-function childCpuMs(): number | undefined {
-  if (!fs.existsSync("/proc/self/stat")) return undefined;
-  const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
-  // cutime and cstime are fields 16 and 17 of the whole line, 14 and 15 after the command name.
-  return (Number(fields[13]) + Number(fields[14])) * 10;
-}
-
-function measure(args: string[], env: NodeJS.ProcessEnv): { ms: number; cpuMs?: number } {
-  const cpuBefore = childCpuMs();
-  const start = process.hrtime.bigint();
-  execFileSync(process.execPath, args, { env, stdio: ["ignore", "ignore", "inherit"] });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  const cpuAfter = childCpuMs();
-  return { ms, ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMs: cpuAfter - cpuBefore } : {}) };
-}
-
 // A data directory with SESSIONS sessions, one of them 40 messages long (the one `session show` prints).
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-cli-"));
 const env = { ...process.env, ODE_DATA_DIR: path.join(dir, "data") };
@@ -49,10 +32,10 @@ const commands: Array<[string, string[]]> = [
   ["ode session show ID (40 messages)", [ODE, "session", "show", shown]],
 ];
 const samples = commands.map(() => [] as Array<{ ms: number; cpuMs?: number }>);
-for (let round = 0; round < RUNS; round++) commands.forEach(([, args], i) => samples[i]!.push(measure(args, env)));
+for (let round = 0; round < RUNS; round++) for (const [i, [, args]] of commands.entries()) samples[i]!.push(await timedRun(args, env, dir));
 commands.forEach(([name], i) => {
   report(`${name}, wall (median of ${RUNS})`, median(samples[i]!.map((s) => s.ms)), "ms");
-  if (samples[i]![0]!.cpuMs !== undefined) report("  CPU, user + system (10 ms ticks)", median(samples[i]!.map((s) => s.cpuMs!)), "ms");
+  if (samples[i]![0]!.cpuMs !== undefined) report("  CPU, user + system (/usr/bin/time, 10 ms steps)", median(samples[i]!.map((s) => s.cpuMs!)), "ms");
   if (i > 0) report("  wall / node -e 0, same round", median(samples[i]!.map((s, round) => s.ms / samples[0]![round]!.ms)), "ratio", "<= 1.3");
 });
 fs.rmSync(dir, { recursive: true, force: true });
