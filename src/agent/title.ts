@@ -79,7 +79,7 @@ function start(
 ): Promise<void> {
   const source = rt.store.titleSource(session.id);
   // The turn's own user message is already stored; a session that began with shell commands still gets a title.
-  if (source === "generated" || rt.store.promptCount(session.id) > 1) {
+  if (source === "generated" || rt.store.promptCount(session.id, 2) > 1) {
     // No generation on later turns; an abort still reports how the session's title came about.
     const state = titleStateBefore(rt.store.titleTraces<TitleTrace>(session.id).at(-1), source);
     run.titleState = () => state;

@@ -109,9 +109,9 @@ export class Store {
            coalesce(sum(json_extract(info, '$.tokens.cache.write')), 0) AS write
          FROM messages WHERE session_id = ? AND role = 'assistant'`,
       ),
-      promptCount: db.prepare<[string], { n: number }>(
-        `SELECT count(*) AS n FROM messages
-         WHERE session_id = ? AND role = 'user' AND json_extract(info, '$.agent') IS NOT 'shell'`,
+      promptCount: db.prepare<[string, number], { n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM messages
+         WHERE session_id = ? AND role = 'user' AND json_extract(info, '$.agent') IS NOT 'shell' LIMIT ?)`,
       ),
       insertTitleTrace: db.prepare(`INSERT INTO title_generations (session_id, data) VALUES (?, ?)`),
       updateTitleTrace: db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
@@ -327,9 +327,12 @@ export class Store {
     if (current) visit(current);
   }
 
-  /** User messages that were prompts to the model; prompt-shell commands store user messages too. */
-  promptCount(sessionID: string): number {
-    return this.stmt.promptCount.get(sessionID)!.n;
+  /**
+   * User messages that were prompts to the model (prompt-shell commands store user messages too), counted up to
+   * `upTo`: asking whether there was more than one stops after two, however long the session.
+   */
+  promptCount(sessionID: string, upTo = -1): number {
+    return this.stmt.promptCount.get(sessionID, upTo)!.n;
   }
 
   /** Title generation traces live on the session's record, written the moment a generation starts and ends. */
