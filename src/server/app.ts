@@ -1,5 +1,6 @@
 import os from "node:os";
 import type { HttpBindings } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -223,10 +224,8 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   });
 
   app.get("/event", (c) => {
-    const stream = events.open(c.req.query("sessionID") || undefined, () => c.env.outgoing.destroy());
-    return new Response(stream, {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" },
-    });
+    events.open(c.req.query("sessionID") || undefined, c.env.outgoing);
+    return RESPONSE_ALREADY_SENT;
   });
 
   const loops = registerLoopRoutes(app, rt, body, track);

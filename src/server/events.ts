@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import type { OdeEvent, RuntimeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import { log } from "../log.js";
@@ -22,12 +23,13 @@ function frame(event: WireEvent): Uint8Array {
 
 /**
  * `GET /event`: every runtime event as a server-sent event. Events are emitted synchronously from inside the runs, so a
- * client never gets to push back on it: each client has its own queue, bounded in bytes, and a client whose queue
- * is full is disconnected (it can reconnect and re-read the session) instead of making the server buffer for it.
+ * client never gets to push back on it: each client has its own queue (its response's buffer), bounded in bytes, and a
+ * client whose queue is full is disconnected (it can reconnect and re-read the session) instead of making the server
+ * buffer for it.
  */
 export class EventStreams {
-  private readonly closers = new Set<() => void>();
-  private readonly queues = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Each open stream's response, with what ends it. */
+  private readonly streams = new Map<ServerResponse, () => void>();
   private readonly heartbeatMs: number;
   private readonly maxQueuedBytes: number;
   // The runtime hands the same event object to every listener: it is translated and serialized once however many
@@ -53,66 +55,59 @@ export class EventStreams {
   }
 
   get clients(): number {
-    return this.closers.size;
+    return this.streams.size;
   }
 
   /**
-   * A stream of the events of one session, or of all. `disconnect` cuts the client's connection: erroring the
-   * stream instead would make the HTTP adapter log a stack trace for every slow client.
+   * Streams the events of one session, or of all, on `res`. Written on the response directly rather than handed
+   * to the HTTP adapter as a ReadableStream: the adapter chains one promise per chunk onto the previous one, and on
+   * a stream that never ends that chain (two objects per event) lives as long as the client stays connected.
    */
-  open(sessionID: string | undefined, disconnect: () => void): ReadableStream<Uint8Array> {
-    let stop = () => {};
-    return new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          const send = (chunk: Uint8Array) => {
-            if ((controller.desiredSize ?? 0) <= 0) {
-              stop();
-              log.warn("event stream client too slow: disconnected", { queuedLimit: this.maxQueuedBytes });
-              disconnect();
-              return;
-            }
-            controller.enqueue(chunk);
-          };
-          const unsubscribe = this.events.subscribe((event) => {
-            if (!sessionID || event.sessionID === sessionID) for (const chunk of this.encodeOnce(event)) send(chunk);
-          });
-          const heartbeat = setInterval(
-            () => send(frame({ type: "server.heartbeat", properties: { time: Date.now() } })),
-            this.heartbeatMs,
-          );
-          const close = () => {
-            stop();
-            controller.close();
-          };
-          stop = () => {
-            unsubscribe();
-            clearInterval(heartbeat);
-            this.closers.delete(close);
-            this.queues.delete(controller);
-          };
-          this.closers.add(close);
-          this.queues.add(controller);
-          send(frame({ type: "server.connected", properties: sessionID ? { sessionID } : {} }));
-        },
-        cancel: () => stop(),
-      },
-      { highWaterMark: this.maxQueuedBytes, size: (chunk) => chunk.byteLength },
+  open(sessionID: string | undefined, res: ServerResponse): void {
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" });
+    const send = (chunk: Uint8Array) => {
+      // What the socket has not taken yet: what the client left unread once the kernel's buffers are full.
+      if (res.writableLength >= this.maxQueuedBytes) {
+        stop();
+        log.warn("event stream client too slow: disconnected", { queuedLimit: this.maxQueuedBytes });
+        // Cut, not ended: ending would wait for the client to read what is queued.
+        res.destroy();
+        return;
+      }
+      res.write(chunk);
+    };
+    const unsubscribe = this.events.subscribe((event) => {
+      if (!sessionID || event.sessionID === sessionID) for (const chunk of this.encodeOnce(event)) send(chunk);
+    });
+    const heartbeat = setInterval(
+      () => send(frame({ type: "server.heartbeat", properties: { time: Date.now() } })),
+      this.heartbeatMs,
     );
+    const stop = () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+      this.streams.delete(res);
+    };
+    this.streams.set(res, () => {
+      stop();
+      res.end();
+    });
+    res.once("close", stop);
+    send(frame({ type: "server.connected", properties: sessionID ? { sessionID } : {} }));
   }
 
   /**
-   * Settles once every client's queue has been handed to its connection, or after `maxMs`. A prompt answers after
+   * Settles once every client's events have been taken by its connection, or after `maxMs`. A prompt answers after
    * its run's events went out: opencode's `run --attach` exits on the answer, and events still queued were lost.
    */
   async flushed(maxMs = 1000): Promise<void> {
     const deadline = Date.now() + maxMs;
-    const queued = () => [...this.queues].some((queue) => (queue.desiredSize ?? this.maxQueuedBytes) < this.maxQueuedBytes);
+    const queued = () => [...this.streams.keys()].some((res) => res.writableLength > 0);
     while (queued() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
   }
 
   /** Ends every stream (at shutdown), letting what is queued reach the clients. */
   closeAll(): void {
-    for (const close of [...this.closers]) close();
+    for (const close of [...this.streams.values()]) close();
   }
 }

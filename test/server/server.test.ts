@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
@@ -356,6 +357,30 @@ describe("ode server: event stream", () => {
     await ended;
     publish("test.after", "ses_x");
     await waitFor(() => fast.events.some((e) => e.type === "test.after"));
+  });
+
+  it("keeps nothing per event for a client that stays connected", async () => {
+    const server = await startServer(undefined);
+    const publish = rawEmit(server.rt);
+    const log = await openEvents(server.url);
+    let sent = 0;
+    // A few events at a time, as runs emit them, so the socket takes each at once: a burst that fills the socket
+    // would end the promise chain counted below (the writer waits for "drain" instead), hiding it.
+    const trickle = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        publish("test.event", "ses_x", { i: sent++ });
+        if (i % 5 === 4) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await waitFor(() => log.events.filter((e) => e.type === "test.event").length === sent);
+    };
+    await trickle(100);
+    // Counted after a full collection: only what something still holds. A writer that chains a promise per chunk
+    // (as the HTTP adapter does for a ReadableStream body) holds one more for every event until the client leaves.
+    const before = v8.queryObjects(Promise, { format: "count" });
+    await trickle(5000);
+    const after = v8.queryObjects(Promise, { format: "count" });
+    expect(after - before).toBeLessThan(500);
+    expect(server.ode.events.clients).toBe(1);
   });
 
   it("ends the event streams at shutdown", async () => {
