@@ -64,6 +64,8 @@ export class EventStreams {
    * a stream that never ends that chain (two objects per event) lives as long as the client stays connected.
    */
   open(sessionID: string | undefined, res: ServerResponse): void {
+    // A client gone before its stream opened never gets a "close" again: it would stay subscribed for good.
+    if (res.destroyed) return;
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" });
     const send = (chunk: Uint8Array) => {
       // What the socket has not taken yet: what the client left unread once the kernel's buffers are full.

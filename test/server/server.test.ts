@@ -1,12 +1,15 @@
 import fs from "node:fs";
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
 import { isLoopback } from "../../src/server/auth.js";
+import { EventStreams } from "../../src/server/events.js";
 import { listen } from "../../src/server/serve.js";
+import { RuntimeEvents } from "../../src/events.js";
 import { createRuntime } from "../../src/runtime.js";
 import { startOpenAIServer } from "../support/openai-server.js";
 import { isTitleRequest, makeProject, mockConfig, startModel, waitFor } from "../support/ode.js";
@@ -381,6 +384,28 @@ describe("ode server: event stream", () => {
     const after = v8.queryObjects(Promise, { format: "count" });
     expect(after - before).toBeLessThan(500);
     expect(server.ode.events.clients).toBe(1);
+  });
+
+  it("subscribes nothing for a client that left before its stream opened", async () => {
+    const streams = new EventStreams(new RuntimeEvents(), (event) => [event]);
+    let request: http.ClientRequest | undefined;
+    const opened = new Promise<void>((resolve) => {
+      const server = http.createServer((_req, res) => {
+        res.once("close", () => {
+          streams.open(undefined, res);
+          server.close();
+          resolve();
+        });
+        // The client leaves while the request is still on its way to the route.
+        request!.destroy();
+      });
+      server.listen(0, "127.0.0.1", () => {
+        request = http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/event`);
+        request.on("error", () => {});
+      });
+    });
+    await opened;
+    expect(streams.clients).toBe(0);
   });
 
   it("ends the event streams at shutdown", async () => {
