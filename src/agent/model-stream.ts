@@ -1,4 +1,5 @@
 import { APICallError, type LanguageModelV3, type LanguageModelV3FunctionTool, type LanguageModelV3Prompt, type LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import { delay } from "../delay.js";
 import { retryAfterMs } from "./errors.js";
 
 /** The AI SDK's backoff, kept so retries behave as they did when ode called `streamText`. */
@@ -31,7 +32,7 @@ export async function openModelStream(request: ModelRequest): Promise<ReadableSt
       return result.stream;
     } catch (error) {
       if (attempt >= request.maxRetries || !APICallError.isInstance(error) || !error.isRetryable || abortSignal.aborted) throw error;
-      await pause(retryDelayMs(error, attempt), abortSignal);
+      await delay(retryDelayMs(error, attempt), abortSignal);
       if (abortSignal.aborted) throw error;
     }
   }
@@ -41,18 +42,6 @@ function retryDelayMs(error: APICallError, attempt: number): number {
   const backoff = FIRST_RETRY_DELAY_MS * BACKOFF_FACTOR ** attempt;
   const asked = retryAfterMs(error.responseHeaders);
   return asked !== undefined && (asked < MAX_RETRY_AFTER_MS || asked < backoff) ? asked : backoff;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { driveRun, startRun } from "../agent/prompt.js";
+import { delay } from "../delay.js";
 import type { Runtime } from "../runtime.js";
 import type { AbortDiagnostic, CancelMeta } from "../session/abort.js";
 import { ConfigError, errorText, InvalidInputError } from "../session/errors.js";
@@ -285,14 +286,6 @@ class LoopDriver {
   }
 
   private wait(ms: number): Promise<void> {
-    if (this.stopping.signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.stopping.signal.addEventListener("abort", done, { once: true });
-    });
+    return delay(ms, this.stopping.signal);
   }
 }
