@@ -1,8 +1,8 @@
 import { cancelSources, cancelVias, reportedTitleStates, runPhases } from "../session/abort.js";
 import { runKinds, runOutcomes } from "../session/runs.js";
 import { killModes } from "../shell/spawn.js";
-import type { MessageInfo, Part, SessionInfo } from "../session/schema.js";
-import { IMPORTED_VIA } from "./diagnostics.js";
+import type { MessageInfo, MessageWithParts, Part, SessionInfo } from "../session/schema.js";
+import { IMPORTED_VIA, type Diagnostics } from "./diagnostics.js";
 import { EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportDocument, type RuntimeInfo } from "./snapshot.js";
 
 /*
@@ -478,38 +478,84 @@ const runtimeRules = rules({
 });
 
 /**
+ * The part types whose sanitization hands out model or provider markers (a subtask's model, a retry's error): the
+ * only parts whose content `ExportSanitizer`'s rehearsal needs (see `exportChunks`). Kept beside `partRules`.
+ */
+export const NAMING_PART_TYPES = ["subtask", "retry"] as const;
+
+/**
+ * Sanitizes one document a piece at a time, in document order, so a document written message by message is
+ * sanitized as it passes. The calls must come in this order: `expect` for every message and `expectAborts`, then
+ * `session`, `message` for each message, `diagnostics`, `runtime`; what one call hands out (pseudonyms, markers)
+ * the later ones reuse. The state kept is what must be consistent across the document: the pseudonyms of ids not
+ * in the generated shape, model and provider markers, and the tool call ids aborts name.
+ */
+export class ExportSanitizer {
+  private readonly ctx = new Context();
+  private readonly sessionID: string;
+
+  constructor(sessionID: string) {
+    this.sessionID = this.ctx.id("ses", sessionID);
+  }
+
+  /**
+   * A message of the document, before any is sanitized: message ids get their pseudonyms in document order, so
+   * they sort as the ids they replace did (the store lists by id; parts are pseudonymised in document order
+   * anyway), and the tool call its abort names is looked for in the parts.
+   */
+  expect(info: MessageInfo): void {
+    this.ctx.id("msg", info.id);
+    this.ctx.wantCall((info as { diagnostics?: { abort?: { tool_call_id?: unknown } } }).diagnostics?.abort?.tool_call_id);
+  }
+
+  expectAborts(aborts: Diagnostics["aborts"]): void {
+    for (const a of aborts) if ("tool_call_id" in a) this.ctx.wantCall(a.tool_call_id);
+  }
+
+  session(info: SessionInfo): SessionInfo {
+    return scrub(info, this.sessionID, sessionRules, "session", this.ctx) as SessionInfo;
+  }
+
+  message(m: MessageWithParts): MessageWithParts {
+    // Parts first: the message's abort diagnostic names a tool call of one of them.
+    const parts = m.parts.map((p) => part(p, this.ctx));
+    return { info: scrub(m.info, this.ctx.id("msg", m.info.id), messageRules, "message", this.ctx) as MessageInfo, parts };
+  }
+
+  diagnostics(d: Diagnostics): Diagnostics {
+    const { sessionID, ctx } = this;
+    const aborts = d.aborts.map((a) => abort(a, sessionID, ctx, {}) as typeof a);
+    const titleGenerations = d.title_generations.map((t) => titleTrace(t, sessionID, ctx, {}) as typeof t);
+    const runs = d.loop.runs.map((r) => run(r, sessionID, ctx, {}) as typeof r);
+    return { aborts, title_generations: titleGenerations, loop: { runs, last: runs.at(-1) ?? null } };
+  }
+
+  /** Last: a model named only here gets the session as owner, one named anywhere above keeps its marker. */
+  runtime(r: RuntimeInfo): RuntimeInfo {
+    return scrub(r, this.sessionID, runtimeRules, "runtime", this.ctx) as RuntimeInfo;
+  }
+}
+
+/**
  * The export with every free-text or path value replaced by `[redacted:<kind>:<id>]`, `id` being the object that
  * owned it (part, message, run, session, or the user message of a title generation), and every other string kept
  * only when it passes the check for its kind (see the top of this file). Ids, timings, token counts, statuses,
  * sources, phases and versions stay, so the document still says who aborted, when, and during what.
  */
 export function sanitizeExport(doc: ExportDocument): ExportDocument {
-  const ctx = new Context();
-  const sessionID = ctx.id("ses", doc.info.id);
-  // Message ids first, in document order, so pseudonyms sort as the ids they replace did (the store lists by id;
-  // parts are pseudonymised in document order anyway).
-  for (const m of doc.messages) {
-    ctx.id("msg", m.info.id);
-    ctx.wantCall((m.info as { diagnostics?: { abort?: { tool_call_id?: unknown } } }).diagnostics?.abort?.tool_call_id);
-  }
-  for (const a of doc.diagnostics.aborts) if ("tool_call_id" in a) ctx.wantCall(a.tool_call_id);
-  const info = scrub(doc.info, sessionID, sessionRules, "session", ctx) as SessionInfo;
-  const messages = doc.messages.map((m) => {
-    // Parts first: the message's abort diagnostic names a tool call of one of them.
-    const parts = m.parts.map((p) => part(p, ctx));
-    return { info: scrub(m.info, ctx.id("msg", m.info.id), messageRules, "message", ctx) as MessageInfo, parts };
-  });
-  const aborts = doc.diagnostics.aborts.map((a) => abort(a, sessionID, ctx, {}) as typeof a);
-  const titleGenerations = doc.diagnostics.title_generations.map((t) => titleTrace(t, sessionID, ctx, {}) as typeof t);
-  const runs = doc.diagnostics.loop.runs.map((r) => run(r, sessionID, ctx, {}) as typeof r);
+  const sanitizer = new ExportSanitizer(doc.info.id);
+  for (const m of doc.messages) sanitizer.expect(m.info);
+  sanitizer.expectAborts(doc.diagnostics.aborts);
+  const info = sanitizer.session(doc.info);
+  const messages = doc.messages.map((m) => sanitizer.message(m));
+  const diagnostics = sanitizer.diagnostics(doc.diagnostics);
   return {
     format: EXPORT_FORMAT,
     schema_version: EXPORT_SCHEMA_VERSION,
     exported_at: typeof doc.exported_at === "number" ? doc.exported_at : 0,
-    // Last: a model named only here gets the session as owner, one named anywhere above keeps its marker.
-    runtime: scrub(doc.runtime, sessionID, runtimeRules, "runtime", ctx) as RuntimeInfo,
+    runtime: sanitizer.runtime(doc.runtime),
     info,
     messages,
-    diagnostics: { aborts, title_generations: titleGenerations, loop: { runs, last: runs.at(-1) ?? null } },
+    diagnostics,
   };
 }

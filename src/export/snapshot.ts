@@ -1,8 +1,9 @@
 import os from "node:os";
 import type { TitleTrace } from "../agent/title.js";
 import type { Runtime } from "../runtime.js";
-import { opencodeMessages, opencodeSession, sessionTotals } from "../session/opencode.js";
-import type { MessageWithParts, SessionInfo } from "../session/schema.js";
+import { addToTotals, opencodeMessage, opencodeMessages, opencodePart, opencodeSession, type SessionTotals } from "../session/opencode.js";
+import type { RunRow } from "../session/runs.js";
+import { emptyTokens, type MessageInfo, type MessageWithParts, type SessionInfo } from "../session/schema.js";
 import { CHANNEL, VERSION } from "../version.js";
 import { buildDiagnostics, IMPORTED_VIA, messageAbortOf, type Diagnostics, type ImportedAbort, type MessageAbort } from "./diagnostics.js";
 
@@ -35,37 +36,27 @@ export interface ExportDocument {
   diagnostics: Diagnostics;
 }
 
-/**
- * The whole session as one document, in five queries whatever its length (session, messages, parts, runs, title
- * traces) and one walk over the messages.
- */
-export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string): ExportDocument {
-  const stored = rt.store.getSession(sessionID);
-  const messages = opencodeMessages(rt.store.messages(sessionID));
-  const info = opencodeSession(stored, sessionTotals(messages));
-  const rows = rt.runs.rows(sessionID);
-  const traces = rt.store.titleTraces<TitleTrace>(sessionID);
+/** What the export says of the whole session before its first message, counted one message at a time. */
+class ExportTally {
+  readonly totals: SessionTotals = { cost: 0, tokens: emptyTokens() };
+  readonly models = new Set<string>();
+  readonly instructions = new Set<string>();
+  readonly messageAborts: MessageAbort[] = [];
+  readonly abortedMessages: ImportedAbort[] = [];
+  messages = 0;
 
-  const models = new Set<string>();
-  const instructions = new Set<string>();
-  const messageAborts: MessageAbort[] = [];
-  const abortedMessages: ImportedAbort[] = [];
-  let parts = 0;
-  let toolCalls = 0;
-  let cost = 0;
-  for (const { info: message, parts: list } of messages) {
-    parts += list.length;
-    for (const part of list) if (part.type === "tool") toolCalls++;
+  /** A message as exported (`opencodeMessage`'s). */
+  add(message: MessageInfo): void {
+    this.messages++;
+    addToTotals(this.totals, message);
     if (message.role === "user") {
-      if (message.model) models.add(`${message.model.providerID}/${message.model.modelID}`);
-      if (Array.isArray(message.instructions)) for (const file of message.instructions) instructions.add(String(file));
-    } else {
-      cost += message.cost;
+      if (message.model) this.models.add(`${message.model.providerID}/${message.model.modelID}`);
+      if (Array.isArray(message.instructions)) for (const file of message.instructions) this.instructions.add(String(file));
     }
     const found = messageAbortOf(message);
-    if (found) messageAborts.push(found);
+    if (found) this.messageAborts.push(found);
     else if (message.role === "assistant" && message.error?.name === "MessageAbortedError") {
-      abortedMessages.push({
+      this.abortedMessages.push({
         recorded_at: message.time.completed ?? message.time.created,
         message_id: message.id,
         source: "unknown",
@@ -74,11 +65,23 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
       });
     }
   }
-  for (const trace of traces) models.add(trace.model);
+}
 
-  const diagnostics = buildDiagnostics(messageAborts, rows, traces, abortedMessages);
+/** Everything of the document but its messages. */
+export type ExportHead = Omit<ExportDocument, "messages" | "diagnostics">;
+
+interface SessionRecords {
+  stored: SessionInfo;
+  rows: RunRow[];
+  traces: TitleTrace[];
+  parts: { parts: number; tools: number };
+}
+
+function headOf(tally: ExportTally, { stored, rows, traces, parts }: SessionRecords): { head: ExportHead; diagnostics: Diagnostics } {
+  for (const trace of traces) tally.models.add(trace.model);
+  const diagnostics = buildDiagnostics(tally.messageAborts, rows, traces, tally.abortedMessages);
   const { locale, timeZone } = Intl.DateTimeFormat().resolvedOptions();
-  return {
+  const head: ExportHead = {
     format: EXPORT_FORMAT,
     schema_version: EXPORT_SCHEMA_VERSION,
     exported_at: Date.now(),
@@ -91,19 +94,64 @@ export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: stri
       os_release: os.release(),
       locale,
       timezone: timeZone,
-      models: [...models],
-      instructions: [...instructions],
+      models: [...tally.models],
+      instructions: [...tally.instructions],
       stats: {
-        messages: messages.length,
-        parts,
-        tool_calls: toolCalls,
+        messages: tally.messages,
+        parts: parts.parts,
+        tool_calls: parts.tools,
         runs: rows.length,
         aborts: diagnostics.aborts.length,
-        cost,
+        cost: tally.totals.cost,
       },
     },
-    info,
-    messages,
-    diagnostics,
+    info: opencodeSession(stored, tally.totals),
   };
+  return { head, diagnostics };
+}
+
+/**
+ * The whole session as one document, in five queries whatever its length (session, messages, parts, runs, title
+ * traces) and one walk over the messages. It holds the whole session in memory: `exportChunks` writes the same
+ * document message by message.
+ */
+export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string): ExportDocument {
+  const stored = rt.store.getSession(sessionID);
+  const messages = opencodeMessages(rt.store.messages(sessionID));
+  const rows = rt.runs.rows(sessionID);
+  const traces = rt.store.titleTraces<TitleTrace>(sessionID);
+  const tally = new ExportTally();
+  const parts = { parts: 0, tools: 0 };
+  for (const { info, parts: list } of messages) {
+    tally.add(info);
+    parts.parts += list.length;
+    for (const part of list) if (part.type === "tool") parts.tools++;
+  }
+  const { head, diagnostics } = headOf(tally, { stored, rows, traces, parts });
+  return { ...head, messages, diagnostics };
+}
+
+/** A session's export, its messages to be read one at a time. */
+export interface ExportPlan {
+  head: ExportHead;
+  diagnostics: Diagnostics;
+  messages(): Iterable<MessageWithParts>;
+}
+
+/**
+ * The document of `buildExport` with its messages left in the store: what precedes them (counts, models, the
+ * session's totals) and the diagnostics after them are computed from the messages' infos alone and from the
+ * parts' index, so no part is read before the messages are. Seven queries whatever the session's length.
+ */
+export function planExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string): ExportPlan {
+  const { store } = rt;
+  const stored = store.getSession(sessionID);
+  const tally = new ExportTally();
+  for (const info of store.messageInfos(sessionID)) tally.add(opencodeMessage(info));
+  const records = { stored, rows: rt.runs.rows(sessionID), traces: store.titleTraces<TitleTrace>(sessionID), parts: store.partCounts(sessionID) };
+  return { ...headOf(tally, records), messages: () => opencodeMessagesOf(store.iterateMessages(sessionID)) };
+}
+
+function* opencodeMessagesOf(messages: Iterable<MessageWithParts>): Generator<MessageWithParts> {
+  for (const { info, parts } of messages) yield { info: opencodeMessage(info), parts: parts.map(opencodePart) };
 }

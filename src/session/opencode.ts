@@ -1,5 +1,5 @@
 import { addTokens } from "../agent/tokens.js";
-import { emptyTokens, type MessageInfo, type MessageWithParts, type Part, type SessionInfo, type Tokens } from "./schema.js";
+import { type MessageInfo, type MessageWithParts, type Part, type SessionInfo, type Tokens } from "./schema.js";
 
 /*
  * opencode's clients and its importer require fields ode has no use for (a session's slug and project, an
@@ -42,15 +42,11 @@ export interface SessionTotals {
   tokens: Tokens;
 }
 
-export function sessionTotals(messages: readonly MessageWithParts[]): SessionTotals {
-  let cost = 0;
-  let tokens = emptyTokens();
-  for (const { info } of messages) {
-    if (info.role !== "assistant") continue;
-    cost += info.cost;
-    tokens = addTokens(tokens, info.tokens);
-  }
-  return { cost, tokens };
+/** Adds a message to the session's totals: an assistant message's cost and tokens, nothing for a user message. */
+export function addToTotals(totals: SessionTotals, info: MessageInfo): void {
+  if (info.role !== "assistant") return;
+  totals.cost += info.cost;
+  totals.tokens = addTokens(totals.tokens, info.tokens);
 }
 
 export function opencodeSession(info: SessionInfo, totals: SessionTotals): SessionInfo {

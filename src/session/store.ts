@@ -26,6 +26,18 @@ interface MessageRow {
   diagnostics: string;
 }
 
+/** A part as the index lists it: which message, which id, which type (null when its data has none). */
+export interface PartType {
+  messageID: string;
+  id: string;
+  type: string | null;
+}
+
+/** SQLite's order of TEXT (its bytes in UTF-8), which is not JavaScript's `<` (UTF-16 units) beyond ASCII. */
+function sqliteTextOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
 function toSessionInfo(row: SessionRow): SessionInfo {
   const extra = JSON.parse(row.extra) as { time?: object };
   return {
@@ -98,6 +110,15 @@ export class Store {
       ),
       partsOf: db.prepare<[string], { message_id: string; data: string }>(
         `SELECT message_id, data FROM parts WHERE session_id = ? ORDER BY message_id, id`,
+      ),
+      partCounts: db.prepare<[string], { parts: number; tools: number }>(
+        `SELECT count(*) AS parts, coalesce(sum(type = 'tool'), 0) AS tools FROM parts WHERE session_id = ?`,
+      ),
+      partTypes: db.prepare<[string], PartType>(
+        `SELECT message_id AS messageID, id, type FROM parts WHERE session_id = ? ORDER BY message_id, id`,
+      ),
+      partsOfTypes: db.prepare<[string, string], { data: string }>(
+        `SELECT data FROM parts WHERE session_id = ? AND type IN (SELECT value FROM json_each(?)) ORDER BY message_id, id`,
       ),
       partsOfMessage: db.prepare<[string], { data: string }>(`SELECT data FROM parts WHERE message_id = ? ORDER BY id`),
       totals: db.prepare<[string], Record<"cost" | "input" | "output" | "reasoning" | "read" | "write", number>>(
@@ -325,6 +346,47 @@ export class Store {
     }
     advanceTo(undefined);
     if (current) visit(current);
+  }
+
+  /**
+   * The conversation one message at a time, as `messages` lists it: the two queries are read side by side, so
+   * only the message being handed out is in memory. The connection stays busy until the iteration ends, so a
+   * caller that pauses between messages reads through a connection of its own (`Store.open(dir, ..., {readonly})`).
+   */
+  *iterateMessages(sessionID: string): Generator<MessageWithParts> {
+    const parts = this.stmt.partsOf.iterate(sessionID);
+    try {
+      let next = parts.next();
+      for (const row of this.stmt.messagesOf.iterate(sessionID)) {
+        const entry = { info: toMessageInfo(row), parts: [] as Part[] };
+        // Both are in id order; a part of no listed message is skipped, as `messages` does.
+        while (!next.done && next.value.message_id !== row.id && sqliteTextOrder(next.value.message_id, row.id) < 0) next = parts.next();
+        for (; !next.done && next.value.message_id === row.id; next = parts.next()) entry.parts.push(JSON.parse(next.value.data));
+        yield entry;
+      }
+    } finally {
+      parts.return?.();
+    }
+  }
+
+  /** Every message's info, without parts, in the order of `messages`. */
+  *messageInfos(sessionID: string): Generator<MessageInfo> {
+    for (const row of this.stmt.messagesOf.iterate(sessionID)) yield toMessageInfo(row);
+  }
+
+  /** How many parts the session has, and how many of them are tool calls: read from an index alone. */
+  partCounts(sessionID: string): { parts: number; tools: number } {
+    return this.stmt.partCounts.get(sessionID)!;
+  }
+
+  /** Each part's message, id and type, in the order of `messages`, without its data: read from an index alone. */
+  partTypes(sessionID: string): IterableIterator<PartType> {
+    return this.stmt.partTypes.iterate(sessionID);
+  }
+
+  /** The parts of the given types, in the order of `messages`. */
+  *partsOfTypes(sessionID: string, types: readonly string[]): Generator<Part> {
+    for (const row of this.stmt.partsOfTypes.iterate(sessionID, JSON.stringify(types))) yield JSON.parse(row.data) as Part;
   }
 
   /**

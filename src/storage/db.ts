@@ -114,6 +114,13 @@ const MIGRATIONS: string[] = [
   );`,
   // The OpenTelemetry trace a run's spans went to, so an export leads to the trace (null when tracing was off).
   `ALTER TABLE runs ADD COLUMN trace_id TEXT;`,
+  // A part's type, kept in the index beside its id: an export counts tool calls before it writes the first message,
+  // and reading every part's data for that would double its reads. Virtual, so writers store nothing new.
+  `
+  ALTER TABLE parts ADD COLUMN type TEXT GENERATED ALWAYS AS (json_extract(data, '$.type')) VIRTUAL;
+  DROP INDEX parts_session;
+  CREATE INDEX parts_session ON parts(session_id, message_id, id, type);
+  `,
 ];
 
 /** The SQLite result code of a failed statement (`SQLITE_CONSTRAINT_UNIQUE`, ...), or undefined for other errors. */
