@@ -18,26 +18,24 @@ export function registerExport(program: Command): void {
     .option("--loop <id>", "export a loop instead: its record, its iterations and every iteration's session")
     .action(
       action(async (sessionID: string | undefined, opts: ExportOptions) => {
-        const fs = await import("node:fs");
         const { SessionNotFoundError } = await import("../session/errors.js");
-        const { buildExport } = await import("../export/snapshot.js");
-        const { sanitizeExport } = await import("../export/sanitize.js");
+        const { exportChunks } = await import("../export/stream.js");
+        const { writeChunks, writeFileAtomically } = await import("../export/write.js");
         const rt = await openModelFreeRuntime({ readOnlyFallback: true });
         try {
-          let document: object;
+          let chunks: Iterable<string>;
           if (opts.loop) {
             const { buildLoopExport, sanitizeLoopExport } = await import("../export/loop-export.js");
             const doc = buildLoopExport(rt, opts.loop);
-            document = opts.sanitize ? sanitizeLoopExport(doc) : doc;
+            chunks = [JSON.stringify(opts.sanitize ? sanitizeLoopExport(doc) : doc, null, 2) + "\n"];
           } else {
             const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
             if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to export)`);
-            const doc = buildExport(rt, id);
-            document = opts.sanitize ? sanitizeExport(doc) : doc;
+            // This process does nothing else meanwhile, so the export reads through the runtime's own connection.
+            chunks = exportChunks(rt, id, { sanitize: opts.sanitize, pretty: true });
           }
-          const text = JSON.stringify(document, null, 2) + "\n";
-          if (opts.output) fs.writeFileSync(opts.output, text);
-          else process.stdout.write(text);
+          if (opts.output) writeFileAtomically(opts.output, chunks);
+          else await writeChunks(chunks, process.stdout);
         } finally {
           rt.close();
         }

@@ -82,6 +82,9 @@ function generatedID(value: string, prefix: IdPrefix): boolean {
   return true;
 }
 
+/** `generatedID(value, "prt")` as a SQLite GLOB, for a query that must find the parts whose id is not so. */
+export const GENERATED_PART_ID_GLOB = `prt_${"[0-9a-f]".repeat(12)}${"[0-9A-Za-z]".repeat(14)}`;
+
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /** Fixed-width base62 in the order of `BASE62`, which is also ASCII order, so pseudonyms sort as they were made. */

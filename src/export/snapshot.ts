@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { TitleTrace } from "../agent/title.js";
 import type { Runtime } from "../runtime.js";
-import { addToTotals, opencodeMessage, opencodeMessages, opencodePart, opencodeSession, type SessionTotals } from "../session/opencode.js";
+import { addToTotals, opencodeMessage, opencodeMessages, opencodeSession, type SessionTotals } from "../session/opencode.js";
 import type { RunRow } from "../session/runs.js";
 import { emptyTokens, type MessageInfo, type MessageWithParts, type SessionInfo } from "../session/schema.js";
 import { CHANNEL, VERSION } from "../version.js";
@@ -117,7 +117,7 @@ function headOf(tally: ExportTally, { stored, rows, traces, parts }: SessionReco
  */
 export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string): ExportDocument {
   const stored = rt.store.getSession(sessionID);
-  const messages = opencodeMessages(rt.store.messages(sessionID));
+  const messages = [...opencodeMessages(rt.store.messages(sessionID))];
   const rows = rt.runs.rows(sessionID);
   const traces = rt.store.titleTraces<TitleTrace>(sessionID);
   const tally = new ExportTally();
@@ -142,16 +142,22 @@ export interface ExportPlan {
  * The document of `buildExport` with its messages left in the store: what precedes them (counts, models, the
  * session's totals) and the diagnostics after them are computed from the messages' infos alone and from the
  * parts' index, so no part is read before the messages are. Seven queries whatever the session's length.
+ * `visit` sees each message's info (as exported) in that first walk.
  */
-export function planExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string): ExportPlan {
+export function planExport(
+  rt: Pick<Runtime, "store" | "runs">,
+  sessionID: string,
+  visit?: (message: MessageInfo) => void,
+): ExportPlan {
   const { store } = rt;
   const stored = store.getSession(sessionID);
   const tally = new ExportTally();
-  for (const info of store.messageInfos(sessionID)) tally.add(opencodeMessage(info));
+  for (const row of store.messageInfos(sessionID)) {
+    const info = opencodeMessage(row);
+    tally.add(info);
+    visit?.(info);
+  }
   const records = { stored, rows: rt.runs.rows(sessionID), traces: store.titleTraces<TitleTrace>(sessionID), parts: store.partCounts(sessionID) };
-  return { ...headOf(tally, records), messages: () => opencodeMessagesOf(store.iterateMessages(sessionID)) };
+  return { ...headOf(tally, records), messages: () => opencodeMessages(store.iterateMessages(sessionID)) };
 }
 
-function* opencodeMessagesOf(messages: Iterable<MessageWithParts>): Generator<MessageWithParts> {
-  for (const { info, parts } of messages) yield { info: opencodeMessage(info), parts: parts.map(opencodePart) };
-}

@@ -75,6 +75,7 @@ export function opencodePart(part: Part): Part {
   return part.type === "step-finish" ? { ...part, tokens: withTotal(part.tokens) } : part;
 }
 
-export function opencodeMessages(messages: readonly MessageWithParts[]): MessageWithParts[] {
-  return messages.map(({ info, parts }) => ({ info: opencodeMessage(info), parts: parts.map(opencodePart) }));
+/** Messages as ode hands them out, one at a time. */
+export function* opencodeMessages(messages: Iterable<MessageWithParts>): Generator<MessageWithParts> {
+  for (const { info, parts } of messages) yield { info: opencodeMessage(info), parts: parts.map(opencodePart) };
 }

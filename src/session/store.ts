@@ -26,13 +26,6 @@ interface MessageRow {
   diagnostics: string;
 }
 
-/** A part as the index lists it: which message, which id, which type (null when its data has none). */
-export interface PartType {
-  messageID: string;
-  id: string;
-  type: string | null;
-}
-
 /** SQLite's order of TEXT (its bytes in UTF-8), which is not JavaScript's `<` (UTF-16 units) beyond ASCII. */
 function sqliteTextOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -114,11 +107,10 @@ export class Store {
       partCounts: db.prepare<[string], { parts: number; tools: number }>(
         `SELECT count(*) AS parts, coalesce(sum(type = 'tool'), 0) AS tools FROM parts WHERE session_id = ?`,
       ),
-      partTypes: db.prepare<[string], PartType>(
-        `SELECT message_id AS messageID, id, type FROM parts WHERE session_id = ? ORDER BY message_id, id`,
-      ),
-      partsOfTypes: db.prepare<[string, string], { data: string }>(
-        `SELECT data FROM parts WHERE session_id = ? AND type IN (SELECT value FROM json_each(?)) ORDER BY message_id, id`,
+      partsOutside: db.prepare<{ session: string; types: string; idShape: string }, { message_id: string; id: string; type: string | null; data: string | null }>(
+        `SELECT message_id, id, type, CASE WHEN type IN (SELECT value FROM json_each(@types)) THEN data END AS data
+         FROM parts WHERE session_id = @session AND (type IN (SELECT value FROM json_each(@types)) OR id NOT GLOB @idShape)
+         ORDER BY message_id, id`,
       ),
       partsOfMessage: db.prepare<[string], { data: string }>(`SELECT data FROM parts WHERE message_id = ? ORDER BY id`),
       totals: db.prepare<[string], Record<"cost" | "input" | "output" | "reasoning" | "read" | "write", number>>(
@@ -353,15 +345,35 @@ export class Store {
    * only the message being handed out is in memory. The connection stays busy until the iteration ends, so a
    * caller that pauses between messages reads through a connection of its own (`Store.open(dir, ..., {readonly})`).
    */
-  *iterateMessages(sessionID: string): Generator<MessageWithParts> {
-    const parts = this.stmt.partsOf.iterate(sessionID);
+  iterateMessages(sessionID: string): Generator<MessageWithParts> {
+    return this.joinParts(sessionID, () => this.stmt.partsOf.iterate(sessionID), (row) => JSON.parse(row.data) as Part);
+  }
+
+  /**
+   * Every message, its parts reduced to those whose id does not match the GLOB `idShape` or whose type is one of
+   * `types`; of the former only the id, message id and type are read (from the index), of the latter all.
+   */
+  messagesWithPartsOutside(sessionID: string, idShape: string, types: readonly string[]): Generator<MessageWithParts> {
+    const rows = () => this.stmt.partsOutside.iterate({ session: sessionID, types: JSON.stringify(types), idShape });
+    return this.joinParts(sessionID, rows, (row) =>
+      row.data === null ? ({ id: row.id, sessionID, messageID: row.message_id, type: row.type } as Part) : (JSON.parse(row.data) as Part),
+    );
+  }
+
+  private *joinParts<R extends { message_id: string }>(
+    sessionID: string,
+    partRows: () => IterableIterator<R>,
+    toPart: (row: R) => Part,
+  ): Generator<MessageWithParts> {
+    // Opened on the first message asked for: a generator never started never reaches its `finally`.
+    const parts = partRows();
     try {
       let next = parts.next();
       for (const row of this.stmt.messagesOf.iterate(sessionID)) {
         const entry = { info: toMessageInfo(row), parts: [] as Part[] };
         // Both are in id order; a part of no listed message is skipped, as `messages` does.
         while (!next.done && next.value.message_id !== row.id && sqliteTextOrder(next.value.message_id, row.id) < 0) next = parts.next();
-        for (; !next.done && next.value.message_id === row.id; next = parts.next()) entry.parts.push(JSON.parse(next.value.data));
+        for (; !next.done && next.value.message_id === row.id; next = parts.next()) entry.parts.push(toPart(next.value));
         yield entry;
       }
     } finally {
@@ -377,16 +389,6 @@ export class Store {
   /** How many parts the session has, and how many of them are tool calls: read from an index alone. */
   partCounts(sessionID: string): { parts: number; tools: number } {
     return this.stmt.partCounts.get(sessionID)!;
-  }
-
-  /** Each part's message, id and type, in the order of `messages`, without its data: read from an index alone. */
-  partTypes(sessionID: string): IterableIterator<PartType> {
-    return this.stmt.partTypes.iterate(sessionID);
-  }
-
-  /** The parts of the given types, in the order of `messages`. */
-  *partsOfTypes(sessionID: string, types: readonly string[]): Generator<Part> {
-    for (const row of this.stmt.partsOfTypes.iterate(sessionID, JSON.stringify(types))) yield JSON.parse(row.data) as Part;
   }
 
   /**
