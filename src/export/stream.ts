@@ -1,11 +1,22 @@
 import type { Runtime } from "../runtime.js";
 import { opencodeMessages } from "../session/opencode.js";
+import { Runs } from "../session/runs.js";
+import { Store } from "../session/store.js";
 import type { MessageWithParts } from "../session/schema.js";
 import type { Diagnostics } from "./diagnostics.js";
 import { ExportSanitizer, GENERATED_PART_ID_GLOB, NAMING_PART_TYPES } from "./sanitize.js";
 import { planExport, type ExportHead, type ExportPlan, type RuntimeInfo } from "./snapshot.js";
 
 type ExportReader = Pick<Runtime, "store" | "runs">;
+
+/**
+ * A read-only connection of its own to the data directory, for an export written while the runtime goes on working
+ * (a server): the export's open read keeps its connection busy, and the runtime's must stay free for its writes.
+ */
+export function openExportReader(dataDir: string): ExportReader & { close(): void } {
+  const store = Store.open(dataDir, undefined, { readonly: true });
+  return { store, runs: new Runs(store), close: () => store.close() };
+}
 
 export interface ExportChunkOptions {
   sanitize?: boolean;

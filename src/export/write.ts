@@ -40,6 +40,37 @@ export async function writeChunks(chunks: Iterable<string>, out: Writable): Prom
 }
 
 /**
+ * The chunks as a byte stream that asks for the next one only when its reader wants more (an HTTP response whose
+ * client reads slowly holds the export back). `done` runs once, when the chunks end, fail or the reader cancels.
+ */
+export function readableChunks(chunks: Iterable<string>, done: () => void): ReadableStream<Uint8Array> {
+  const batches = batched(chunks)[Symbol.iterator]();
+  const encoder = new TextEncoder();
+  let open = true;
+  const finish = () => {
+    if (!open) return;
+    open = false;
+    batches.return?.(undefined);
+    done();
+  };
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      try {
+        const next = batches.next();
+        if (next.done) {
+          finish();
+          controller.close();
+        } else controller.enqueue(encoder.encode(next.value));
+      } catch (error) {
+        finish();
+        controller.error(error);
+      }
+    },
+    cancel: finish,
+  });
+}
+
+/**
  * Writes the chunks to a temporary file beside `file` and renames it over `file` once all are written, so `file` is
  * either the whole document or as it was before: a full disk, a size limit or an error of the chunks' source leaves
  * no half-written file. A file system error names `file`, not the temporary one.

@@ -9,6 +9,8 @@ import { driveRun, prompt, startRun, type PromptResult } from "../agent/prompt.j
 import { runShell } from "../agent/shell.js";
 import { buildLoopExport, sanitizeLoopExport } from "../export/loop-export.js";
 import { buildExport } from "../export/snapshot.js";
+import { exportChunks, openExportReader } from "../export/stream.js";
+import { readableChunks } from "../export/write.js";
 import { sanitizeExport } from "../export/sanitize.js";
 import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
 import { checkTree } from "../json/tree.js";
@@ -206,9 +208,17 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     return !(sanitize === undefined || sanitize === "0" || sanitize === "false");
   };
 
+  // Streamed: a long session's document is never whole in memory, and a slow client holds the export back.
   app.get("/session/:id/export", (c) => {
-    const doc = buildExport(rt, c.req.param("id"));
-    return c.json(wantsSanitized(c) ? sanitizeExport(doc) : doc);
+    const reader = openExportReader(rt.dataDir);
+    let chunks: Iterable<string>;
+    try {
+      chunks = exportChunks(reader, c.req.param("id"), { sanitize: wantsSanitized(c) });
+    } catch (error) {
+      reader.close();
+      throw error;
+    }
+    return new Response(readableChunks(chunks, () => reader.close()), { headers: { "content-type": "application/json" } });
   });
 
   app.get("/session/:id/report", (c) => {
