@@ -1,5 +1,5 @@
 import type { Runtime } from "../runtime.js";
-import { opencodeMessages } from "../session/opencode.js";
+import { opencodeMessage } from "../session/opencode.js";
 import { Runs } from "../session/runs.js";
 import { Store } from "../session/store.js";
 import type { MessageWithParts } from "../session/schema.js";
@@ -84,8 +84,9 @@ function sanitizedPlan(rt: ExportReader, sessionID: string): WritablePlan {
 
 function rehearsedRuntime(rehearsal: ExportSanitizer, rt: ExportReader, sessionID: string, plan: ExportPlan): RuntimeInfo {
   rehearsal.session(plan.head.info);
-  for (const message of opencodeMessages(rt.store.messagesWithPartsOutside(sessionID, GENERATED_PART_ID_GLOB, NAMING_PART_TYPES))) {
-    rehearsal.message(message);
+  // Infos as exported; the parts kept are either reduced to what a pseudonym needs or of a type opencode leaves as is.
+  for (const { info, parts } of rt.store.messagesWithPartsOutside(sessionID, GENERATED_PART_ID_GLOB, NAMING_PART_TYPES)) {
+    rehearsal.message({ info: opencodeMessage(info), parts });
   }
   rehearsal.diagnostics(plan.diagnostics);
   return rehearsal.runtime(plan.head.runtime);
