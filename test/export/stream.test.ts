@@ -1,5 +1,9 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { importSession, type ImportDocument } from "../../src/export/import.js";
+import { sessionDocument } from "../../bench/session-document.js";
+import { importSession, parseImport, type ImportDocument } from "../../src/export/import.js";
 import { sanitizeExport } from "../../src/export/sanitize.js";
 import { buildExport, type ExportDocument } from "../../src/export/snapshot.js";
 import { exportChunks } from "../../src/export/stream.js";
@@ -7,7 +11,9 @@ import { newId } from "../../src/ids.js";
 import { Runs } from "../../src/session/runs.js";
 import { emptyTokens } from "../../src/session/schema.js";
 import type { Store } from "../../src/session/store.js";
-import { makeProject } from "../support/ode.js";
+import { makeProject, ODE, runOde, startOde, type Project } from "../support/ode.js";
+import { createServer } from "../../src/server/app.js";
+import { startServer } from "../server/support.js";
 import { Canaries, GENERATED, canaryIds, richExport, type Ids } from "./canaries.js";
 import { withStore } from "./support.js";
 
@@ -148,5 +154,102 @@ describe("exportChunks", () => {
       chunks.return(undefined);
       expect(store.createSession({ directory: "/p" }).id).toMatch(/^ses_/);
     });
+  });
+});
+
+/** A session of `turns` turns (about 10 KiB of export each), stored by `ode import`. */
+async function importedSession(turns: number): Promise<{ project: Project; id: string }> {
+  const project = makeProject();
+  const id = "ses_000000000001streamTest0001";
+  const file = path.join(project.dir, "session.json");
+  fs.writeFileSync(file, sessionDocument(id, turns));
+  const imported = await runOde(project, ["import", file]);
+  expect(imported.stderr).toBe("");
+  return { project, id };
+}
+
+describe("ode export writes as its reader takes", () => {
+  it("gives a slow stdout reader the whole document, the same as -o writes", async () => {
+    const { project, id } = await importedSession(300);
+    const out = path.join(project.dir, "out.json");
+    expect((await runOde(project, ["export", id, "-o", out])).code).toBe(0);
+    const child = startOde(project, ["export", id]);
+    child.stdin!.end();
+    let stdout = "";
+    let reads = 0;
+    // Takes one chunk at a time with a pause after each, so the pipe fills and the writer has to wait.
+    child.stdout!.on("data", (chunk) => {
+      stdout += chunk;
+      reads++;
+      child.stdout!.pause();
+      setTimeout(() => child.stdout!.resume(), 2);
+    });
+    const { code, stderr } = await collectExit(child);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(reads).toBeGreaterThan(10);
+    expect(atNoTime(stdout)).toBe(atNoTime(fs.readFileSync(out, "utf8")));
+    expect(JSON.parse(stdout).messages).toHaveLength(600);
+  });
+
+  it("leaves -o's file as it was, and no temporary file, when the file system refuses the write", async () => {
+    const { project, id } = await importedSession(100);
+    const dir = path.join(project.dir, "out");
+    fs.mkdirSync(dir);
+    const out = path.join(dir, "session.json");
+    fs.writeFileSync(out, "the previous export\n");
+    // A file size limit of 64 KiB: the write fails part way (EFBIG), as on a full disk.
+    const child = spawn("bash", ["-c", `ulimit -f 64 && exec "${process.execPath}" "${ODE}" export ${id} -o "${out}"`], { env: project.env });
+    const { code, stderr } = await collectExit(child);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`ode: cannot write ${out}: EFBIG\n`);
+    expect(fs.readdirSync(dir)).toEqual(["session.json"]);
+    expect(fs.readFileSync(out, "utf8")).toBe("the previous export\n");
+  });
+
+  it("stops quietly when the reader goes away", async () => {
+    const { project, id } = await importedSession(300);
+    const child = startOde(project, ["export", id]);
+    child.stdin!.end();
+    child.stdout!.once("data", () => child.stdout!.destroy());
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+});
+
+function collectExit(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr })));
+}
+
+describe("GET /session/:id/export", () => {
+  it("streams a long session while the runtime goes on writing, plain and sanitized", async () => {
+    const server = await startServer(undefined);
+    const id = "ses_000000000001streamServer01";
+    importSession(server.rt, parseImport(sessionDocument(id, 300)));
+    const expected = buildExport(server.rt, id);
+
+    // The app itself, so the body is read exactly as far as asked.
+    const res = await createServer(server.rt).app.request(`/session/${id}/export`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value, { stream: true });
+    // Mid-document: the export holds a read open, on a connection of its own, so the runtime still writes.
+    const created = server.rt.store.createSession({ directory: server.project.dir });
+    for (let next = await reader.read(); !next.done; next = await reader.read()) text += decoder.decode(next.value, { stream: true });
+    expect(atNoTime(text)).toBe(atNoTime(JSON.stringify(expected)));
+    expect(server.rt.store.findSession(created.id)).toBeDefined();
+
+    const plain = await fetch(`${server.url}/session/${id}/export`);
+    expect(atNoTime(await plain.text())).toBe(atNoTime(JSON.stringify(expected)));
+    const sanitized = await server.api("GET", `/session/${id}/export?sanitize=1`);
+    expect({ ...sanitized.body, exported_at: 0 }).toEqual({ ...sanitizeExport(expected), exported_at: 0 });
+    expect((await server.api("GET", "/session/ses_nothere/export")).status).toBe(404);
   });
 });
