@@ -13,17 +13,19 @@ export function registerImport(program: Command): void {
         const fs = await import("node:fs");
         const { importSession, parseImport, ImportValidationError } = await import("../export/import.js");
         // Bytes, not text: decoding here would silently turn invalid UTF-8 into U+FFFD.
-        let bytes: Uint8Array;
-        try {
-          bytes = fs.readFileSync(file === "-" ? 0 : file);
-        } catch (error) {
-          throw new ImportValidationError(`cannot read ${file}: ${(error as Error).message}`);
-        }
+        const read = () => {
+          try {
+            return fs.readFileSync(file === "-" ? 0 : file);
+          } catch (error) {
+            throw new ImportValidationError(`cannot read ${file}: ${(error as Error).message}`);
+          }
+        };
         // The file names where the error is, whether parsing or storing (an id taken, a contradiction) found it.
         const named = (error: unknown) => (error instanceof ImportValidationError ? new ImportValidationError(`${file}: ${error.message}`) : error);
         let doc;
         try {
-          doc = parseImport(bytes);
+          // Handed over without a name here, so parseImport can let go of the bytes once it has decoded them.
+          doc = parseImport(read());
         } catch (error) {
           throw named(error);
         }

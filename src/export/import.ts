@@ -127,7 +127,12 @@ function invalid(path: readonly PropertyKey[], message: string): never {
 export function parseImport(input: string | Uint8Array): ImportDocument {
   let raw: unknown;
   try {
-    raw = parseJson(typeof input === "string" ? input : decodeUtf8(input));
+    let text = typeof input === "string" ? input : decodeUtf8(input);
+    // The bytes are not needed once decoded, nor the text once parsed: a large file is not held three times over
+    // (only while the caller keeps its own reference, as `ode import` does not).
+    input = "";
+    raw = parseJson(text);
+    text = "";
   } catch (error) {
     if (error instanceof JsonSyntaxError) throw new ImportValidationError(`not valid JSON: ${error.message}`);
     throw error;
