@@ -22,10 +22,16 @@ export function registerImport(program: Command): void {
         };
         // The file names where the error is, whether parsing or storing (an id taken, a contradiction) found it.
         const named = (error: unknown) => (error instanceof ImportValidationError ? new ImportValidationError(`${file}: ${error.message}`) : error);
+        let bytes: Uint8Array | undefined = read();
+        // Handed over and forgotten here, so parseImport can let go of the bytes once it has decoded them.
+        const handOver = () => {
+          const all = bytes!;
+          bytes = undefined;
+          return all;
+        };
         let doc;
         try {
-          // Handed over without a name here, so parseImport can let go of the bytes once it has decoded them.
-          doc = parseImport(read());
+          doc = parseImport(handOver());
         } catch (error) {
           throw named(error);
         }
