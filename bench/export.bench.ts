@@ -1,5 +1,7 @@
-// Issue 7: `ode export` of a 10,000-message / 50,000-part session (made with `ode import`), plain and sanitized,
-// wall time and peak memory of the built CLI, and how the time grows from 1k to 10k messages.
+// Issues 7 and 18: `ode import` and `ode export` (plain and --sanitize) of sessions of 1,000, 10,000 and 100,000
+// messages (five parts per message on average), wall time and peak RSS of the built CLI, and how both grow.
+// The export streams, so its peak RSS should stay flat while its time grows linearly; import still parses the
+// whole file. Each document is generated once; the 100k runs are few (a 100k import takes most of a minute).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -8,40 +10,74 @@ import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
 
 const ODE = path.resolve("dist/ode.js");
-const RUNS = 5;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-export-"));
-const env = { ...process.env, ODE_DATA_DIR: path.join(dir, "data") };
-const sizes = { empty: 0, "1k": 500, "10k": 5000 } as const;
-const ids: Record<keyof typeof sizes, string> = { empty: "ses_000000000000benchEmpty0000", "1k": "ses_000000000001bench1k0000000", "10k": "ses_000000000002bench10k000000" };
-for (const [size, turns] of Object.entries(sizes) as Array<[keyof typeof sizes, number]>) {
-  const file = path.join(dir, `${size}.json`);
-  fs.writeFileSync(file, sessionDocument(ids[size], turns));
-  const start = process.hrtime.bigint();
+const dataDir = (name: string) => ({ ...process.env, ODE_DATA_DIR: path.join(dir, name) });
+const env = dataDir("data");
+
+interface Size {
+  label: string;
+  turns: number;
+  id: string;
+  runs: number;
+}
+const sizes: Size[] = [
+  { label: "1k", turns: 500, id: "ses_000000000001bench1k0000000", runs: 5 },
+  { label: "10k", turns: 5000, id: "ses_000000000002bench10k000000", runs: 3 },
+  { label: "100k", turns: 50000, id: "ses_000000000003bench100k00000", runs: 2 },
+];
+const empty = "ses_000000000000benchEmpty0000";
+
+interface Measured {
+  ms: number;
+  rssMiB?: number;
+}
+
+/** Median time, and the highest peak RSS of the runs. */
+async function measure(args: string[], runs: number, envOf: (run: number) => NodeJS.ProcessEnv = () => env): Promise<Measured> {
+  const results: Array<{ ms: number; rssKiB?: number }> = [];
+  for (let i = 0; i < runs; i++) results.push(await timedRun(args, envOf(i)));
+  const rss = results.map((r) => r.rssKiB).filter((kib): kib is number => kib !== undefined);
+  return { ms: median(results.map((r) => r.ms)), rssMiB: rss.length ? Math.max(...rss) / 1024 : undefined };
+}
+
+function show(name: string, measured: Measured, targets: { ms?: string; rss?: string } = {}): void {
+  report(name, measured.ms, "ms", targets.ms);
+  if (measured.rssMiB !== undefined) report("  peak RSS (max of the runs)", measured.rssMiB, "MiB", targets.rss);
+}
+
+const emptyFile = path.join(dir, "empty.json");
+fs.writeFileSync(emptyFile, JSON.stringify({ info: { id: empty, directory: "/p", title: "empty", version: "0.1.0", time: { created: 1, updated: 1 } }, messages: [] }));
+execFileSync(process.execPath, [ODE, "import", emptyFile], { env, stdio: ["ignore", "ignore", "inherit"] });
+
+const results: Record<string, { import: Measured; plain: Measured; sanitized: Measured; mib: number }> = {};
+for (const size of sizes) {
+  const file = path.join(dir, `${size.label}.json`);
+  fs.writeFileSync(file, sessionDocument(size.id, size.turns));
+  const fileMiB = fs.statSync(file).size / 2 ** 20;
+  // Each import into a data directory of its own, then the last one's session is imported for the exports.
+  const imported = await measure([ODE, "import", file], size.label === "100k" ? 1 : size.runs, (run) => dataDir(`import-${size.label}-${run}`));
+  for (let run = 0; run < (size.label === "100k" ? 1 : size.runs); run++) fs.rmSync(path.join(dir, `import-${size.label}-${run}`), { recursive: true, force: true });
   execFileSync(process.execPath, [ODE, "import", file], { env, stdio: ["ignore", "ignore", "inherit"] });
-  if (size === "10k") {
-    report(`ode import, 10,000 messages / 50,000 parts (${(fs.statSync(file).size / 2 ** 20).toFixed(0)} MiB)`, Number(process.hrtime.bigint() - start) / 1e6, "ms");
-  }
-}
-
-async function exportRuns(size: keyof typeof sizes, extra: string[] = []) {
+  fs.rmSync(file);
   const out = path.join(dir, "out.json");
-  const runs: Array<{ ms: number; rssKiB?: number }> = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await timedRun([ODE, "export", ids[size], "-o", out, ...extra], env));
-  return { ms: median(runs.map((r) => r.ms)), rssMiB: runs[0]!.rssKiB === undefined ? undefined : Math.max(...runs.map((r) => r.rssKiB! / 1024)), bytes: fs.statSync(out).size };
+  const plain = await measure([ODE, "export", size.id, "-o", out], size.runs);
+  const mib = fs.statSync(out).size / 2 ** 20;
+  const sanitized = await measure([ODE, "export", size.id, "--sanitize", "-o", out], size.runs);
+  fs.rmSync(out);
+  results[size.label] = { import: imported, plain, sanitized, mib };
+  const messages = `${(size.turns * 2).toLocaleString("en")} messages`;
+  show(`ode import, ${messages} (${fileMiB.toFixed(0)} MiB file, median of ${size.label === "100k" ? 1 : size.runs})`, imported);
+  show(`ode export, ${messages} (${mib.toFixed(0)} MiB document, median of ${size.runs})`, plain, size.label === "100k" ? { rss: "<= 200" } : size.label === "10k" ? { ms: "<= 1500" } : {});
+  show(`ode export --sanitize, ${messages}`, sanitized, size.label === "100k" ? { rss: "<= 200" } : {});
+  report("  --sanitize / plain", sanitized.ms / plain.ms, "ratio", "<= 1.2");
 }
 
-const plain = await exportRuns("10k");
-const sanitized = await exportRuns("10k", ["--sanitize"]);
-const small = await exportRuns("1k");
-const empty = await exportRuns("empty");
-report(`ode export, 10,000 messages / 50,000 parts (median of ${RUNS})`, plain.ms, "ms", "<= 1500");
-if (plain.rssMiB !== undefined) report("  peak RSS (max of the runs)", plain.rssMiB, "MiB", "<= 400");
-report("  document size", plain.bytes / 2 ** 20, "MiB");
-report("ode export --sanitize, same session", sanitized.ms, "ms");
-if (sanitized.rssMiB !== undefined) report("  peak RSS (max of the runs)", sanitized.rssMiB, "MiB");
-report("  --sanitize / plain", sanitized.ms / plain.ms, "ratio", "<= 1.2");
-report("ode export, empty session (start-up and fixed cost)", empty.ms, "ms");
-report("ode export, 1,000 messages / 5,000 parts", small.ms, "ms");
-report("  10k / 1k, fixed cost removed (linear: about 10)", (plain.ms - empty.ms) / (small.ms - empty.ms), "ratio");
+const fixed = await measure([ODE, "export", empty, "-o", path.join(dir, "empty-out.json")], 5);
+report("ode export, empty session (start-up and fixed cost)", fixed.ms, "ms");
+const growth = (a: string, b: string, key: "import" | "plain" | "sanitized") => (results[b]![key].ms - fixed.ms) / (results[a]![key].ms - fixed.ms);
+for (const key of ["plain", "sanitized", "import"] as const) {
+  report(`${key}: 10k / 1k, fixed cost removed (linear: about 10)`, growth("1k", "10k", key), "ratio");
+  report(`${key}: 100k / 10k, fixed cost removed (linear: about 10)`, growth("10k", "100k", key), "ratio");
+}
 fs.rmSync(dir, { recursive: true, force: true });

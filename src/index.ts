@@ -4,6 +4,7 @@ export { prompt, startRun, driveRun, type PromptInput, type PromptResult, type S
 export { runShell, startShell, driveShell, type ShellInput, type ShellResult } from "./agent/shell.js";
 export { buildExport, type ExportDocument } from "./export/snapshot.js";
 export { sanitizeExport } from "./export/sanitize.js";
+export { exportChunks, openExportReader, type ExportChunkOptions } from "./export/stream.js";
 export type { OdeEvent, OdeEventMap, OdeEventType } from "./events.js";
 export type { AbortDiagnostic, CancelMeta } from "./session/abort.js";
 export type { MessageInfo, MessageWithParts, Part, SessionInfo } from "./session/schema.js";
