@@ -39,12 +39,14 @@ export function exportChunks(rt: ExportReader, sessionID: string, options: Expor
 
 function* documentChunks(rt: ExportReader, sessionID: string, options: ExportChunkOptions): Generator<string> {
   const { db } = rt.store;
-  db.exec("BEGIN");
+  // A caller already in a transaction has the one moment this would give.
+  const own = !db.inTransaction;
+  if (own) db.exec("BEGIN");
   try {
     const { head, diagnostics, messages } = options.sanitize ? sanitizedPlan(rt, sessionID) : plainPlan(rt, sessionID);
     yield* jsonDocument(options.pretty ?? false, head, messages, diagnostics);
   } finally {
-    db.exec("COMMIT");
+    if (own) db.exec("COMMIT");
   }
 }
 
