@@ -320,24 +320,7 @@ export class Store {
    * needs of each message (the model's prompt) never holds the parsed parts of the whole session at once.
    */
   forEachMessage(sessionID: string, visit: (message: MessageWithParts) => void): void {
-    const infos = this.stmt.messagesOf.all(sessionID);
-    let next = 0;
-    let current: MessageWithParts | undefined;
-    // Parts come ordered by message id, like the messages: each message is complete when the next one's parts start.
-    const advanceTo = (messageID: string | undefined) => {
-      while (next < infos.length && (messageID === undefined || infos[next]!.id <= messageID)) {
-        if (current) visit(current);
-        const row = infos[next++]!;
-        current = { info: toMessageInfo(row), parts: [] };
-        if (row.id === messageID) return;
-      }
-    };
-    for (const row of this.stmt.partsOf.iterate(sessionID)) {
-      if (current?.info.id !== row.message_id) advanceTo(row.message_id);
-      if (current?.info.id === row.message_id) current.parts.push(JSON.parse(row.data) as Part);
-    }
-    advanceTo(undefined);
-    if (current) visit(current);
+    for (const message of this.iterateMessages(sessionID)) visit(message);
   }
 
   /**
