@@ -1,7 +1,8 @@
 import { newId } from "../ids.js";
 import type { Runtime } from "../runtime.js";
 import type { ActiveRun } from "../session/runs.js";
-import { emptyTokens, type AssistantMessage, type UserMessage } from "../session/schema.js";
+import type { AssistantMessage, UserMessage } from "../session/schema.js";
+import { emptyTokens } from "./tokens.js";
 
 /**
  * Stores a run's user message with its text part and binds it to the run (`attempted_input` is what the run

@@ -1,5 +1,9 @@
 import type { LanguageModelV3Usage } from "@ai-sdk/provider";
-import { emptyTokens, type Tokens } from "../session/schema.js";
+import type { Tokens } from "../session/schema.js";
+
+export function emptyTokens(): Tokens {
+  return { input: 0, output: 0, reasoning: 0, cache: { read: 0, write: 0 } };
+}
 
 /** Disjoint counts, as opencode stores them: input without cached tokens, output without reasoning. */
 export function toTokens(usage: LanguageModelV3Usage | undefined): Tokens {

@@ -3,7 +3,8 @@ import type { TitleTrace } from "../agent/title.js";
 import type { Runtime } from "../runtime.js";
 import { addToTotals, opencodeMessage, opencodeMessages, opencodeSession, type SessionTotals } from "../session/opencode.js";
 import type { RunRow } from "../session/runs.js";
-import { emptyTokens, type MessageInfo, type MessageWithParts, type SessionInfo } from "../session/schema.js";
+import { emptyTokens } from "../agent/tokens.js";
+import type { MessageInfo, MessageWithParts, SessionInfo } from "../session/schema.js";
 import { CHANNEL, VERSION } from "../version.js";
 import { buildDiagnostics, IMPORTED_VIA, messageAbortOf, type Diagnostics, type ImportedAbort, type MessageAbort } from "./diagnostics.js";
 

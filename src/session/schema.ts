@@ -135,6 +135,3 @@ export interface MessageWithParts {
   parts: Part[];
 }
 
-export function emptyTokens(): Tokens {
-  return { input: 0, output: 0, reasoning: 0, cache: { read: 0, write: 0 } };
-}

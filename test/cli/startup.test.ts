@@ -10,7 +10,7 @@ const AI_SDK = /^\/\/ node_modules\/(ai|@ai-sdk\/[^/]+)\//m;
 const STRING_WIDTH = /^\/\/ node_modules\/string-width\//m;
 
 describe("commands that need no model load no model code", () => {
-  it("ode --version, --help, session list and session show read no chunk with zod, the AI SDK or the renderer; ode run reads them", async () => {
+  it("ode --version, --help, session list, session show and export read no chunk with zod, the AI SDK or the renderer; ode run reads them", async () => {
     const [zod, aiSdk, renderer] = [ZOD, AI_SDK, STRING_WIDTH].map(chunksMatching) as [string[], string[], string[]];
     // Each lives in chunks of its own, not in the entry every command reads (the test would prove nothing otherwise).
     for (const [chunks, pattern] of [[zod, ZOD], [aiSdk, AI_SDK], [renderer, STRING_WIDTH]] as const) {
@@ -27,7 +27,7 @@ describe("commands that need no model load no model code", () => {
 
     const id = (await runOde(project, ["session", "list"])).stdout.split(" ")[0]!;
     expect(id).toMatch(/^ses_/);
-    for (const args of [["--version"], ["--help"], ["session", "list"], ["session", "show", id]]) {
+    for (const args of [["--version"], ["--help"], ["session", "list"], ["session", "show", id], ["export", id], ["export", "--sanitize", id]]) {
       const loaded = await loadedChunks(project, args);
       expect(loaded, args.join(" ")).toContain("ode.js");
       expect([args.join(" "), loaded.filter((c) => [...zod, ...aiSdk, ...renderer].includes(c))]).toEqual([args.join(" "), []]);

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { buildExport } from "../../src/export/snapshot.js";
 import { newId } from "../../src/ids.js";
 import { Runs } from "../../src/session/runs.js";
-import { emptyTokens } from "../../src/session/schema.js";
+import { emptyTokens } from "../../src/agent/tokens.js";
 import type { Store } from "../../src/session/store.js";
 import { makeProject } from "../support/ode.js";
 import { withStore } from "./support.js";

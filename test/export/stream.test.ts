@@ -9,7 +9,7 @@ import { buildExport, type ExportDocument } from "../../src/export/snapshot.js";
 import { exportChunks } from "../../src/export/stream.js";
 import { newId } from "../../src/ids.js";
 import { Runs } from "../../src/session/runs.js";
-import { emptyTokens } from "../../src/session/schema.js";
+import { emptyTokens } from "../../src/agent/tokens.js";
 import type { Store } from "../../src/session/store.js";
 import { makeProject, ODE, runOde, startOde, type Project } from "../support/ode.js";
 import { createServer } from "../../src/server/app.js";

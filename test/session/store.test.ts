@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { emptyTokens, type AssistantMessage } from "../../src/session/schema.js";
+import { emptyTokens } from "../../src/agent/tokens.js";
+import type { AssistantMessage } from "../../src/session/schema.js";
 import { Store } from "../../src/session/store.js";
 import { newId } from "../../src/ids.js";
 import { makeProject, runOde, tempDir } from "../support/ode.js";
