@@ -23,7 +23,7 @@ export function toPromptMessages(messages: MessageWithParts[]): LanguageModelV3M
 
 /** A session's stored conversation as prompt messages, read message by message, appended to `out`. */
 export function historyPrompt(store: Store, sessionID: string, out: LanguageModelV3Message[] = []): LanguageModelV3Message[] {
-  store.forEachMessage(sessionID, (message) => appendPromptMessages(out, message));
+  for (const message of store.iterateMessages(sessionID)) appendPromptMessages(out, message);
   return out;
 }
 

@@ -310,17 +310,7 @@ export class Store {
 
   /** The whole conversation in two queries, whatever its length. */
   messages(sessionID: string): MessageWithParts[] {
-    const list: MessageWithParts[] = [];
-    this.forEachMessage(sessionID, (message) => list.push(message));
-    return list;
-  }
-
-  /**
-   * The conversation one message at a time, in order, in the same two queries. A reader that keeps only what it
-   * needs of each message (the model's prompt) never holds the parsed parts of the whole session at once.
-   */
-  forEachMessage(sessionID: string, visit: (message: MessageWithParts) => void): void {
-    for (const message of this.iterateMessages(sessionID)) visit(message);
+    return [...this.iterateMessages(sessionID)];
   }
 
   /**

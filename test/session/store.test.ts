@@ -17,7 +17,7 @@ describe("store", () => {
     const parts = [4, 1, 2, 4, 1].map((n) => ({ id: newId("prt"), sessionID: session.id, messageID: ids[n]!, type: "text" as const, text: `part of ${n}` }));
     for (const part of parts) store.upsertPart(part);
     const seen: Array<[string, string[]]> = [];
-    store.forEachMessage(session.id, ({ info, parts }) => seen.push([info.id, parts.map((p) => p.id)]));
+    for (const { info, parts } of store.iterateMessages(session.id)) seen.push([info.id, parts.map((p) => p.id)]);
     const byMessage = (n: number) => parts.filter((p) => p.messageID === ids[n]).map((p) => p.id).sort();
     expect(seen).toEqual(ids.map((id, n) => [id, byMessage(n)]));
     expect(store.messages(session.id).map((m) => [m.info.id, m.parts.map((p) => p.id)])).toEqual(seen);
