@@ -1,6 +1,7 @@
 import type { TitleTrace } from "./agent/title.js";
 import type { IterationRecord, LoopStopReason, StopDetail } from "./loop/loops.js";
 import type { AbortDiagnostic } from "./session/abort.js";
+import type { CompactionRecord } from "./session/compaction.js";
 import type { RunKind, RunOutcome } from "./session/runs.js";
 import type { MessageInfo, Part, SessionInfo } from "./session/schema.js";
 
@@ -18,6 +19,8 @@ export interface OdeEventMap {
   "run.started": { runID: string; kind: RunKind };
   "run.aborted": { runID: string; abort: AbortDiagnostic };
   "run.finished": { runID: string; outcome: RunOutcome };
+  /** A compaction ended (also a failed one): the record stored on its summary message. */
+  "session.compacted": { runID: string; compaction: CompactionRecord };
   // Loop events carry the session of the current iteration ("" before the first one).
   "loop.started": { loopID: string; name: string; resumed: boolean };
   "loop.iteration.started": { loopID: string; iteration: number; runID: string };

@@ -2,6 +2,8 @@
 export { createRuntime, type Runtime, type RuntimeOptions } from "./runtime.js";
 export { prompt, startRun, driveRun, type PromptInput, type PromptResult, type StartedRun } from "./agent/prompt.js";
 export { runShell, startShell, driveShell, type ShellInput, type ShellResult } from "./agent/shell.js";
+export { compactSession, NothingToCompactError, type CompactInput, type CompactResult } from "./agent/compaction.js";
+export type { CompactionRecord, CompactionTrigger } from "./session/compaction.js";
 export { buildExport, type ExportDocument } from "./export/snapshot.js";
 export { sanitizeExport } from "./export/sanitize.js";
 export { exportChunks, openExportReader, type ExportChunkOptions } from "./export/stream.js";

@@ -7,8 +7,8 @@ import { ABORTED_MESSAGE, timeoutProblem, type AbortDiagnostic } from "../sessio
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { ActiveRun, RunOutcome } from "../session/runs.js";
 import type { MessageError, SessionInfo, UserMessage } from "../session/schema.js";
+import { ContextGuard } from "./compaction.js";
 import { toMessageError } from "./errors.js";
-import { historyPrompt } from "./history.js";
 import { newAssistantMessage, recordUserMessage } from "./messages.js";
 import { openModelStream, readModelStream } from "./model-stream.js";
 import { runTools, type RunTools } from "./run-tools.js";
@@ -162,16 +162,27 @@ export function prompt(rt: Runtime, input: PromptInput): Promise<PromptResult> {
 }
 
 /**
- * Model calls until the model is done. The history is read and converted once per run, the tools once, and each
- * step appends what it produced: a step costs what is new, not the whole conversation again.
+ * Model calls until the model is done. The history is read and converted once per run (from its latest compaction
+ * on), the tools once, and each step appends what it produced: a step costs what is new, not the whole
+ * conversation again. The context guard replaces the history by a compacted one when it would not fit the model
+ * (agent/compaction.ts).
  */
 async function driveSteps(rt: Runtime, started: StartedRun, model: ResolvedModel, state: RunState): Promise<void> {
   const { run, session } = started;
   const maxSteps = rt.config.max_steps ?? DEFAULT_MAX_STEPS;
   const tools = await runTools(rt.tools, started.tools);
-  const prompt = historyPrompt(rt.store, session.id, [{ role: "system", content: started.system }]);
+  const context = new ContextGuard({ rt, run, session, model, system: started.system });
+  let prompt: LanguageModelV3Message[] = context.prompt();
   for (let n = 0; n < maxSteps && !run.signal.aborted; n++) {
+    prompt = await context.beforeStep(prompt);
+    if (run.signal.aborted) break;
     const step = await runStep(rt, started, model, prompt, tools);
+    // The provider said the history is too long: compacted once, the step is sent again.
+    const retry = await context.afterStep(step, prompt);
+    if (retry) {
+      prompt = retry;
+      continue;
+    }
     state.text = step.text;
     state.finish = step.finish;
     if (step.message.error && !run.signal.aborted) state.error = step.message.error;

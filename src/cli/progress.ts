@@ -1,6 +1,7 @@
 import type { Colors } from "./screen.js";
 import type { OdeEvent } from "../events.js";
 import type { ToolPart } from "../session/schema.js";
+import { describeCompaction } from "../session/compaction.js";
 import { colorsFor, displayLine, Screen } from "./screen.js";
 
 /** Output lines of a running command kept in the live area. */
@@ -78,6 +79,9 @@ export class TextProgress {
         if (part.type === "tool") this.toolUpdate(part);
         break;
       }
+      case "session.compacted":
+        this.note(`compacted the history: ${describeCompaction(event.properties.compaction)}`);
+        break;
       default:
         break;
     }

@@ -1,8 +1,10 @@
 import type { Command } from "commander";
 import type { AbortDiagnostic } from "../session/abort.js";
+import type { CompactionRecord } from "../session/compaction.js";
 import { InvalidInputError } from "../session/errors.js";
-import { action } from "./fail.js";
-import { openModelFreeRuntime } from "./open.js";
+import { action, outcomeExitCode } from "./fail.js";
+import { openModelFreeRuntime, openRuntime } from "./open.js";
+import { wireRunSignals } from "./signals.js";
 
 function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString() : "-";
@@ -18,8 +20,13 @@ async function abortLine(abort: AbortDiagnostic): Promise<string> {
   return describeAbort(abort);
 }
 
+async function compactionLine(record: CompactionRecord): Promise<string> {
+  const { describeCompaction } = await import("../session/compaction.js");
+  return describeCompaction(record);
+}
+
 export function registerSession(program: Command): void {
-  const session = program.command("session").description("list, show, rename, delete and abort sessions");
+  const session = program.command("session").description("list, show, rename, delete, abort and compact sessions");
 
   session
     .command("list")
@@ -71,6 +78,9 @@ export function registerSession(program: Command): void {
           const price = m.role === "assistant" && m.cost > 0 ? ` ${dollars(m.cost)}` : "";
           out.push(`  ${m.id} ${m.role.padEnd(9)} ${text}${tools.length ? ` {${tools.join(", ")}}` : ""}${error}${price}`);
         }
+        const compactions = messages.flatMap(({ info: m }) => (m.role === "assistant" && m.diagnostics?.compaction ? [m.diagnostics.compaction as CompactionRecord] : []));
+        if (compactions.length > 0) out.push("", "compactions:");
+        for (const record of compactions) out.push(`  ${record.message_id} ${time(record.recorded_at)} ${await compactionLine(record)}`);
         out.push("", "runs:");
         for (const run of rt.runs.rows(id)) {
           const trace = run.trace_id ? ` trace ${run.trace_id}` : "";
@@ -126,6 +136,31 @@ export function registerSession(program: Command): void {
           ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
         });
         process.stdout.write(result.cancelled ? `aborting run ${result.runID} of ${id}\n` : `session ${id} has no running run\n`);
+      }),
+    );
+
+  session
+    .command("compact")
+    .description("summarise the session's older turns now, keeping the recent ones; later runs start from the summary")
+    .argument("<id>")
+    .option("-m, --model <provider/model>", "model that writes the summary (default: the configured model)")
+    .action(
+      action(async (id: string, opts: { model?: string }) => {
+        const { compactSession } = await import("../agent/compaction.js");
+        const { describeCompaction } = await import("../session/compaction.js");
+        const rt = await openRuntime({ tracing: true });
+        const unwire = wireRunSignals(rt, id);
+        try {
+          const result = await compactSession(rt, { sessionID: id, ...(opts.model ? { model: opts.model } : {}) });
+          const line = `${result.runID} ${describeCompaction(result.compaction)}`;
+          if (result.outcome === "completed") process.stdout.write(`compacted ${id}: ${line}\n`);
+          else process.stderr.write(`ode: compaction ${result.outcome === "aborted" ? "aborted" : "failed"}: ${line}\n`);
+          process.exitCode = outcomeExitCode(result.outcome);
+        } finally {
+          unwire();
+          await rt.tracing?.shutdown();
+          rt.close();
+        }
       }),
     );
 }

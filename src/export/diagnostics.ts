@@ -1,5 +1,6 @@
 import type { TitleTrace } from "../agent/title.js";
 import type { AbortDiagnostic } from "../session/abort.js";
+import type { CompactionRecord } from "../session/compaction.js";
 import type { RunKind, RunOutcome, RunRow } from "../session/runs.js";
 import type { MessageInfo } from "../session/schema.js";
 
@@ -40,6 +41,8 @@ export type ExportedAbort = AbortDiagnostic | ImportedAbort;
 export interface Diagnostics {
   aborts: ExportedAbort[];
   title_generations: TitleGenerationEntry[];
+  /** Every compaction, from its summary message, oldest first. */
+  compactions: CompactionRecord[];
   loop: { runs: RunRecord[]; last: RunRecord | null };
 }
 
@@ -86,6 +89,7 @@ export function buildDiagnostics(
   rows: RunRow[],
   traces: TitleTrace[],
   abortedMessages: ImportedAbort[] = [],
+  compactions: CompactionRecord[] = [],
 ): Diagnostics {
   const byRun = new Map<string, MessageAbort>();
   for (const found of messageAborts) byRun.set(found.abort.run_id, found);
@@ -113,5 +117,5 @@ export function buildDiagnostics(
     });
   aborts.push(...abortedMessages.filter((found) => !ofRuns.has(found.message_id)));
   aborts.sort((a, b) => a.recorded_at - b.recorded_at);
-  return { aborts, title_generations: entries, loop: { runs, last: runs.at(-1) ?? null } };
+  return { aborts, title_generations: entries, compactions, loop: { runs, last: runs.at(-1) ?? null } };
 }

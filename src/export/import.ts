@@ -98,6 +98,9 @@ const odeSchema = z.strictObject({
     // By source, so an abort of ode's own that lacks a field is refused naming that field.
     aborts: z.array(z.discriminatedUnion("source", [abortSchema, importedAbortSchema])),
     title_generations: z.array(traceSchema),
+    // Derived on export from the summary messages (`info.diagnostics.compaction`), which carry them; older exports
+    // have none.
+    compactions: z.array(z.looseObject({})).optional(),
     loop: z.strictObject({ runs: z.array(runSchema), last: runSchema.nullable().optional() }),
   }),
 });

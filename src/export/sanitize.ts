@@ -1,4 +1,5 @@
 import { cancelSources, cancelVias, reportedTitleStates, runPhases } from "../session/abort.js";
+import { compactionTriggers } from "../session/compaction.js";
 import { runKinds, runOutcomes } from "../session/runs.js";
 import { killModes } from "../shell/spawn.js";
 import type { MessageInfo, MessageWithParts, Part, SessionInfo } from "../session/schema.js";
@@ -161,6 +162,8 @@ const KNOWN_KEYS = new Set([
   "title_generation_state", "started_at", "completed_at", "success", "applied", "skipped", "user_message_id",
   "assistant_message_id", "completed_after_abort", "ended_at", "outcome", "assistant_message_ids", "steps",
   "attempted_input", "cancel_count", "trace_id",
+  // compactions (the marker part's `auto` is above)
+  "compactions", "compaction", "overflow", "tail_start_id", "trigger", "tokens_before", "tokens_after", "budget",
 ]);
 
 /** What one sanitization has handed out, so each private value gets the same stand-in wherever it appears. */
@@ -367,6 +370,16 @@ const traceRules = rules({
 const titleTrace: Field = (value, owner, ctx) =>
   scrub(value, ownID(value, "user_message_id", "msg", owner, ctx), traceRules, "title-generation", ctx);
 
+const compactionRules = rules({
+  run_id: id("run"),
+  message_id: id("msg"),
+  tail_start_id: id("msg"),
+  trigger: oneOf("trigger", compactionTriggers),
+  error_message: redact("error"),
+});
+const compaction: Field = (value, owner, ctx) =>
+  scrub(value, ownID(value, "message_id", "msg", owner, ctx), compactionRules, "compaction", ctx);
+
 const runRules = rules({
   run_id: id("run"),
   kind: oneOf("kind", runKinds),
@@ -413,7 +426,7 @@ const messageRules = rules({
   finish,
   model: modelRef,
   error: nested(errorRules, "error"),
-  diagnostics: nested(rules({ abort, title_generation: titleTrace }), "diagnostics"),
+  diagnostics: nested(rules({ abort, title_generation: titleTrace, compaction }), "diagnostics"),
 });
 
 const toolStateRules = rules({
@@ -441,6 +454,8 @@ const partRules = new Map<string, Rules>([
   ["subtask", rules({ ...partBase, agent, model: modelRef })],
   ["agent", rules({ ...partBase, name: agent })],
   ["retry", rules({ ...partBase, error: nested(errorRules, "error") })],
+  // opencode's marker of a compaction: flags and the first message kept (the summary itself is a text part).
+  ["compaction", rules({ ...partBase, tail_start_id: id("msg") })],
 ]);
 const otherPart = rules(partBase);
 
@@ -530,7 +545,8 @@ export class ExportSanitizer {
     const aborts = d.aborts.map((a) => abort(a, sessionID, ctx, {}) as typeof a);
     const titleGenerations = d.title_generations.map((t) => titleTrace(t, sessionID, ctx, {}) as typeof t);
     const runs = d.loop.runs.map((r) => run(r, sessionID, ctx, {}) as typeof r);
-    return { aborts, title_generations: titleGenerations, loop: { runs, last: runs.at(-1) ?? null } };
+    const compactions = (d.compactions ?? []).map((c) => compaction(c, sessionID, ctx, {}) as typeof c);
+    return { aborts, title_generations: titleGenerations, compactions, loop: { runs, last: runs.at(-1) ?? null } };
   }
 
   /** Last: a model named only here gets the session as owner, one named anywhere above keeps its marker. */

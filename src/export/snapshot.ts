@@ -3,6 +3,7 @@ import type { TitleTrace } from "../agent/title.js";
 import type { Runtime } from "../runtime.js";
 import { addToTotals, opencodeMessage, opencodeMessages, opencodeSession, type SessionTotals } from "../session/opencode.js";
 import type { RunRow } from "../session/runs.js";
+import { compactionRecordOf, type CompactionRecord } from "../session/compaction.js";
 import { emptyTokens } from "../agent/tokens.js";
 import type { MessageInfo, MessageWithParts, SessionInfo } from "../session/schema.js";
 import { CHANNEL, VERSION } from "../version.js";
@@ -44,6 +45,7 @@ class ExportTally {
   readonly instructions = new Set<string>();
   readonly messageAborts: MessageAbort[] = [];
   readonly abortedMessages: ImportedAbort[] = [];
+  readonly compactions: CompactionRecord[] = [];
   messages = 0;
 
   /** A message as exported (`opencodeMessage`'s). */
@@ -54,6 +56,10 @@ class ExportTally {
       if (message.model) this.models.add(`${message.model.providerID}/${message.model.modelID}`);
       if (Array.isArray(message.instructions)) for (const file of message.instructions) this.instructions.add(String(file));
     }
+    const compaction = compactionRecordOf(message);
+    if (compaction) compactions.push(compaction);
+    const compaction = compactionRecordOf(message);
+    if (compaction) this.compactions.push(compaction);
     const found = messageAbortOf(message);
     if (found) this.messageAborts.push(found);
     else if (message.role === "assistant" && message.error?.name === "MessageAbortedError") {
@@ -80,7 +86,7 @@ interface SessionRecords {
 
 function headOf(tally: ExportTally, { stored, rows, traces, parts }: SessionRecords): { head: ExportHead; diagnostics: Diagnostics } {
   for (const trace of traces) tally.models.add(trace.model);
-  const diagnostics = buildDiagnostics(tally.messageAborts, rows, traces, tally.abortedMessages);
+  const diagnostics = buildDiagnostics(tally.messageAborts, rows, traces, tally.abortedMessages, tally.compactions);
   const { locale, timeZone } = Intl.DateTimeFormat().resolvedOptions();
   const head: ExportHead = {
     format: EXPORT_FORMAT,

@@ -6,6 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { driveRun, prompt, startRun, type PromptResult } from "../agent/prompt.js";
+import { compactSession } from "../agent/compaction.js";
 import { runShell } from "../agent/shell.js";
 import { buildLoopExport, sanitizeLoopExport } from "../export/loop-export.js";
 import { buildExport } from "../export/snapshot.js";
@@ -59,6 +60,10 @@ export interface OdeServer {
 }
 
 const renameBody = z.looseObject({ title: z.string() });
+/** ode's compaction body: the model that writes the summary, `provider/model`. */
+const compactBody = z.looseObject({ model: z.string().optional() });
+/** opencode's `summarize` body. */
+const summarizeBody = z.looseObject({ providerID: z.string(), modelID: z.string(), auto: z.boolean().optional() });
 
 /** Request bodies larger than this are refused with 413 before they are read into memory. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -197,6 +202,22 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     const result = rt.runs.cancel(id, { source: "api", via: "POST /session/:id/abort", ...meta });
     if (result.runID) c.header(RUN_ID_HEADER, result.runID);
     return c.json(result.cancelled);
+  });
+
+  // A compaction is a run (kind `compact`): busy sessions answer 409, and `abort` stops it like a turn.
+  app.post("/session/:id/compact", async (c) => {
+    const { model } = await body(c, compactBody);
+    const result = await track(withTraceParent(rt, traceCarrier(c), () => compactSession(rt, { sessionID: c.req.param("id"), ...(model ? { model } : {}) })));
+    c.header(RUN_ID_HEADER, result.runID);
+    return c.json(result);
+  });
+
+  // opencode's route for the same: answers whether the summary was stored.
+  app.post("/session/:id/summarize", async (c) => {
+    const { providerID, modelID } = await body(c, summarizeBody);
+    const result = await track(withTraceParent(rt, traceCarrier(c), () => compactSession(rt, { sessionID: c.req.param("id"), model: `${providerID}/${modelID}` })));
+    c.header(RUN_ID_HEADER, result.runID);
+    return c.json(result.outcome === "completed");
   });
 
   app.get("/config", (c) => c.json(configView(rt)));

@@ -68,7 +68,9 @@ export function opencodeMessage(info: MessageInfo): MessageInfo {
   }
   // A message opencode wrote carries its mode (and a total only where opencode computed one): kept as it was.
   if (info.mode !== undefined) return info;
-  return { ...info, mode: DEFAULT_AGENT, agent: info.agent ?? DEFAULT_AGENT, tokens: withTotal(info.tokens) };
+  // A summary message is answered by the compaction agent, which opencode names as its mode too.
+  const agent = info.agent ?? DEFAULT_AGENT;
+  return { ...info, mode: agent, agent, tokens: withTotal(info.tokens) };
 }
 
 export function opencodePart(part: Part): Part {

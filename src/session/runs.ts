@@ -20,7 +20,7 @@ import type { Store } from "./store.js";
 
 const FORCE_DELETE_WAIT_MS = 10_000;
 
-export const runKinds = ["prompt", "shell"] as const;
+export const runKinds = ["prompt", "shell", "compact"] as const;
 export type RunKind = (typeof runKinds)[number];
 /** How a run's owner hears of a cancel written on its row by another process. */
 export type OwnerWake = "signal" | "watch";
@@ -195,7 +195,8 @@ export class Runs {
     return [...this.active.values()];
   }
 
-  setUserMessage(run: ActiveRun, messageID: string, input: string): void {
+  /** `input` is what the run sends the model; null for a compaction, whose user message is its marker. */
+  setUserMessage(run: ActiveRun, messageID: string, input: string | null): void {
     run.userMessageID = messageID;
     this.stmt.setUserMessage.run(messageID, input, run.id);
   }

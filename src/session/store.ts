@@ -124,7 +124,7 @@ export class Store {
       ),
       promptCount: db.prepare<[string, number], { n: number }>(
         `SELECT count(*) AS n FROM (SELECT 1 FROM messages
-         WHERE session_id = ? AND role = 'user' AND json_extract(info, '$.agent') IS NOT 'shell' LIMIT ?)`,
+         WHERE session_id = ? AND role = 'user' AND coalesce(json_extract(info, '$.agent'), '') NOT IN ('shell', 'compaction') LIMIT ?)`,
       ),
       insertTitleTrace: db.prepare(`INSERT INTO title_generations (session_id, data) VALUES (?, ?)`),
       updateTitleTrace: db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
@@ -365,8 +365,8 @@ export class Store {
   }
 
   /**
-   * User messages that were prompts to the model (prompt-shell commands store user messages too), counted up to
-   * `upTo`: asking whether there was more than one stops after two, however long the session.
+   * User messages that were prompts to the model (prompt-shell commands and compactions store user messages too),
+   * counted up to `upTo`: asking whether there was more than one stops after two, however long the session.
    */
   promptCount(sessionID: string, upTo = -1): number {
     return this.stmt.promptCount.get(sessionID, upTo)!.n;

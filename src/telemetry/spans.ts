@@ -174,7 +174,7 @@ export class SpanBook {
       const title = this.rt.store.sessionTitle(sessionID);
       if (title !== undefined) attributes["ode.session.title"] = title;
     }
-    const opened = this.start(kind === "prompt" ? "invoke_agent ode" : "ode.shell", sessionID, attributes, this.parent());
+    const opened = this.start(kind === "prompt" ? "invoke_agent ode" : `ode.${kind}`, sessionID, attributes, this.parent());
     this.runs.set(sessionID, { ...opened, sessionID, runID, kind });
     this.rt.runs.setTraceID(runID, opened.span.spanContext().traceId);
   }

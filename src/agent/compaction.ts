@@ -1,0 +1,282 @@
+import { generateText, type ModelMessage } from "ai";
+import { newId } from "../ids.js";
+import { modelInfo, tokenCost } from "../provider/catalog.js";
+import { loadModel, modelSpec, pickModelName, type ResolvedModel } from "../provider/provider.js";
+import type { Runtime } from "../runtime.js";
+import { ABORTED_MESSAGE, type AbortDiagnostic } from "../session/abort.js";
+import { COMPACTION_AGENT, type CompactionPartFields, type CompactionRecord, type CompactionTrigger } from "../session/compaction.js";
+import { errorText, OdeError } from "../session/errors.js";
+import type { ActiveRun, RunOutcome } from "../session/runs.js";
+import type { AssistantMessage, MessageError, MessageWithParts, Part, SessionInfo, UserMessage } from "../session/schema.js";
+import {
+  estimateTokens,
+  historyBudget,
+  historyWindow,
+  isContextLengthError,
+  planCompaction,
+  windowModelMessages,
+  type HistoryWindow,
+} from "./context.js";
+import { toMessageError } from "./errors.js";
+import { loadInstructions } from "./instructions.js";
+import { newAssistantMessage } from "./messages.js";
+import { MODEL_MAX_RETRIES } from "./prompt.js";
+import type { Step } from "./step.js";
+import { systemPrompt } from "./system.js";
+import { toTokens } from "./tokens.js";
+
+const SUMMARY_SYSTEM = `You condense the conversation between a user and a coding agent into a summary the agent will work
+from instead of the conversation itself: it will not see the original messages again.
+Write down:
+- what the user asked for, with their instructions and constraints;
+- what was done: files read, created or changed (exact paths), commands run and what they showed;
+- decisions taken and why, and approaches that failed;
+- what is still open, and the next step.
+Keep names, paths, commands, numbers and error messages exact. Answer with the summary only, in plain text.`;
+
+/** Each item of the transcript is cut to this many characters at first; less when the whole does not fit. */
+const TRANSCRIPT_ITEM_CHARS = 8_000;
+
+/** There is no turn the model has not already summarised: a manual compaction has nothing to do. */
+export class NothingToCompactError extends OdeError {
+  override name = "NothingToCompactError";
+  override readonly status = 409;
+  constructor(readonly sessionID: string) {
+    super(`session ${sessionID} has nothing to compact: no message since its last summary`);
+  }
+}
+
+/** What a compaction needs of the run it belongs to. */
+export interface CompactionScope {
+  rt: Runtime;
+  run: ActiveRun;
+  session: SessionInfo;
+  model: ResolvedModel;
+  /** The system prompt of the run's steps: counted in the estimates. */
+  system: string;
+}
+
+export interface Compaction {
+  record: CompactionRecord;
+  /** The history as the model now sees it (summary, kept turns, later messages); absent when it failed. */
+  messages?: ModelMessage[];
+  /** Why the summary failed (stored on the summary message too). */
+  error?: MessageError;
+}
+
+/** One line per message of the part summarised: the model reads a transcript, not tool calls it has no tools for. */
+function transcript(window: HistoryWindow, head: MessageWithParts[]): string[] {
+  const lines: string[] = [];
+  const previous = window.compaction?.summary.parts.find((p) => p.type === "text");
+  if (previous) lines.push(`Summary of the conversation before this point:\n${(previous as { text: string }).text}`);
+  for (const { info, parts } of head) {
+    for (const part of parts) {
+      if (part.type === "text" && part.text) lines.push(`${info.role === "user" ? "User" : "Assistant"}: ${part.text}`);
+      else if (part.type === "tool") {
+        const state = part.state;
+        const result = state.status === "completed" ? state.output : state.status === "error" ? `error: ${state.error}` : "(interrupted)";
+        lines.push(`Tool call ${part.tool} ${JSON.stringify(state.input ?? {})}\nResult: ${result}`);
+      }
+    }
+  }
+  return lines;
+}
+
+/** Cuts the middle of the longest items until the transcript fits `maxChars` (or every item is short). */
+function fitTranscript(lines: string[], maxChars: number): string {
+  const cut = (line: string, cap: number) =>
+    line.length <= cap ? line : `${line.slice(0, cap / 2)}\n[... ${line.length - cap} characters left out ...]\n${line.slice(-cap / 2)}`;
+  let cap = TRANSCRIPT_ITEM_CHARS;
+  let text = lines.map((line) => cut(line, cap)).join("\n\n");
+  while (text.length > maxChars && cap > 200) {
+    cap = Math.floor(cap / 2);
+    text = lines.map((line) => cut(line, cap)).join("\n\n");
+  }
+  return text;
+}
+
+function storeMarker(scope: CompactionScope, trigger: CompactionTrigger, tailStartID: string | undefined): { marker: UserMessage; summary: AssistantMessage } {
+  const { rt, run, session, model } = scope;
+  const marker: UserMessage = {
+    id: newId("msg"),
+    sessionID: session.id,
+    role: "user",
+    time: { created: Date.now() },
+    agent: COMPACTION_AGENT,
+    model: { providerID: model.providerID, modelID: model.modelID },
+  };
+  const fields: CompactionPartFields = {
+    auto: trigger !== "manual",
+    ...(trigger === "context-error" ? { overflow: true } : {}),
+    ...(tailStartID ? { tail_start_id: tailStartID } : {}),
+  };
+  const summary: AssistantMessage = {
+    ...newAssistantMessage(session.id, marker.id, model, session.directory),
+    summary: true,
+    agent: COMPACTION_AGENT,
+  };
+  rt.store.transaction(() => {
+    rt.store.addMessage(marker);
+    rt.store.upsertPart({ id: newId("prt"), sessionID: session.id, messageID: marker.id, type: "compaction", ...fields } as Part);
+    if (run.kind === "compact") rt.runs.setUserMessage(run, marker.id, null);
+    rt.store.addMessage(summary);
+    rt.runs.addAssistantMessage(run, summary.id);
+  });
+  return { marker, summary };
+}
+
+/**
+ * Summarises the oldest turns of the session with the run's model and stores the summary as a compaction (see
+ * session/compaction.ts); the most recent turns that fit in half the budget stay verbatim. Undefined when there is
+ * nothing to summarise. A failed or aborted summary is stored as such, and the history stays as it was.
+ */
+export async function compactHistory(scope: CompactionScope, trigger: CompactionTrigger, tokensBefore?: number): Promise<Compaction | undefined> {
+  const { rt, run, session, model, system } = scope;
+  const window = historyWindow(rt.store.messages(session.id));
+  const before = tokensBefore ?? estimateTokens(system, windowModelMessages(window));
+  const budget = historyBudget(model.info?.limit);
+  const plan = planCompaction(window, Math.floor(Math.min(budget ?? before, before) / 2));
+  if (!plan) return undefined;
+  const { summary } = storeMarker(scope, trigger, plan.tailStartID);
+  const record: CompactionRecord = {
+    recorded_at: Date.now(),
+    run_id: run.id,
+    message_id: summary.id,
+    trigger,
+    success: false,
+    messages: plan.head.length,
+    tokens_before: before,
+    ...(budget !== undefined ? { budget } : {}),
+    ...(plan.tailStartID ? { tail_start_id: plan.tailStartID } : {}),
+  };
+  run.stage = "model";
+  const instruction = "Write the summary of the conversation above now.";
+  const room = budget === undefined ? Infinity : (budget - estimateTokens(SUMMARY_SYSTEM + instruction, [])) * 4;
+  let error: MessageError | undefined;
+  try {
+    const result = await generateText({
+      model: model.language,
+      system: SUMMARY_SYSTEM,
+      messages: [{ role: "user", content: `${fitTranscript(transcript(window, plan.head), room)}\n\n${instruction}` }],
+      abortSignal: run.signal,
+      maxRetries: MODEL_MAX_RETRIES,
+    });
+    const text = result.text.trim();
+    if (!text) throw new Error("the model answered with an empty summary");
+    const tokens = toTokens(result.usage);
+    const now = Date.now();
+    rt.store.upsertPart({ id: newId("prt"), sessionID: session.id, messageID: summary.id, type: "text", text, time: { start: record.recorded_at, end: now } });
+    Object.assign(summary, { finish: "stop", tokens, cost: tokenCost(model.info?.cost, tokens) });
+  } catch (thrown) {
+    error = run.signal.aborted ? { name: "MessageAbortedError", data: { message: ABORTED_MESSAGE } } : toMessageError(thrown, model.providerID);
+    summary.error = error;
+    record.error_message = error.data.message ?? errorText(thrown);
+  }
+  summary.time.completed = Date.now();
+  rt.store.updateMessage(summary);
+  let messages: ModelMessage[] | undefined;
+  if (!error) {
+    messages = windowModelMessages(historyWindow(rt.store.messages(session.id)));
+    record.success = true;
+    record.tokens_after = estimateTokens(system, messages);
+  }
+  rt.store.mergeDiagnostics(summary.id, { compaction: record });
+  rt.events.emit("session.compacted", session.id, { runID: run.id, compaction: record });
+  return { record, ...(messages ? { messages } : {}), ...(error ? { error } : {}) };
+}
+
+/**
+ * Keeps a run's history within the model's context: before a step, compacts when the estimate is over the budget;
+ * after a step that the provider refused for its length, compacts once so the step can be sent again. The
+ * estimate is the larger of chars/4 and the last step's reported tokens plus chars/4 of what came after it.
+ */
+export class ContextGuard {
+  private retried = false;
+  /** The reported size of the last step's request and answer, and how many messages it covered. */
+  private measured?: { tokens: number; messages: number };
+
+  constructor(private readonly scope: CompactionScope) {}
+
+  /** The stored history as the model sees it: from the latest compaction on. */
+  history(): ModelMessage[] {
+    return windowModelMessages(historyWindow(this.scope.rt.store.messages(this.scope.session.id)));
+  }
+
+  private estimate(messages: readonly ModelMessage[]): number {
+    const chars = estimateTokens(this.scope.system, messages);
+    if (!this.measured) return chars;
+    return Math.max(chars, this.measured.tokens + estimateTokens("", messages.slice(this.measured.messages)));
+  }
+
+  private async compact(trigger: CompactionTrigger, messages: readonly ModelMessage[]): Promise<ModelMessage[] | undefined> {
+    const done = await compactHistory(this.scope, trigger, this.estimate(messages));
+    if (done?.messages) this.measured = undefined;
+    return done?.messages;
+  }
+
+  /** The messages to send: compacted first when they are over the budget (unchanged when that fails). */
+  async beforeStep(messages: ModelMessage[]): Promise<ModelMessage[]> {
+    const budget = historyBudget(this.scope.model.info?.limit);
+    if (budget === undefined || this.estimate(messages) <= budget) return messages;
+    return (await this.compact("overflow", messages)) ?? messages;
+  }
+
+  /**
+   * Call with the messages the step was sent. Returns the history to send the step again with when the provider
+   * refused it as too long and one compaction made it shorter; a second refusal in the run is not retried.
+   */
+  async afterStep(step: Step, messages: ModelMessage[]): Promise<ModelMessage[] | undefined> {
+    const { input, output, reasoning, cache } = step.message.tokens;
+    const reported = input + output + reasoning + cache.read + cache.write;
+    if (reported > 0) this.measured = { tokens: reported, messages: messages.length };
+    if (this.retried || step.error === undefined || this.scope.run.signal.aborted || !isContextLengthError(step.error)) return undefined;
+    this.retried = true;
+    return this.compact("context-error", messages);
+  }
+}
+
+export interface CompactInput {
+  sessionID: string;
+  /** `provider/model` that writes the summary; defaults to the config's model. */
+  model?: string;
+}
+
+export interface CompactResult {
+  sessionID: string;
+  runID: string;
+  outcome: RunOutcome;
+  compaction: CompactionRecord;
+  error?: MessageError;
+  abort?: AbortDiagnostic;
+}
+
+/**
+ * `ode session compact`: summarises the session's older turns now, as a run of kind `compact` (one run per session,
+ * abortable, recorded like any other). Throws NothingToCompactError when nothing was said since the last summary.
+ */
+export async function compactSession(rt: Runtime, input: CompactInput): Promise<CompactResult> {
+  const session = rt.store.getSession(input.sessionID);
+  const spec = modelSpec(rt.config, pickModelName(rt.config, input.model, rt.env), rt.env);
+  if (historyWindow(rt.store.messages(session.id)).messages.length === 0) throw new NothingToCompactError(session.id);
+  const run = rt.runs.start(session.id, "compact");
+  let outcome: RunOutcome = "error";
+  try {
+    const model = { ...(await loadModel(spec)), info: await modelInfo(rt.config, spec.providerID, spec.modelID, spec.type) };
+    const system = systemPrompt(session.directory, loadInstructions(session.directory, rt.env).text);
+    const done = await compactHistory({ rt, run, session, model, system }, "manual");
+    // Checked before the run started; a message deleted since is the only way here.
+    if (!done) throw new NothingToCompactError(session.id);
+    outcome = run.interrupt ? "aborted" : done.record.success ? "completed" : "error";
+    return {
+      sessionID: session.id,
+      runID: run.id,
+      outcome,
+      compaction: done.record,
+      ...(done.error ? { error: done.error } : {}),
+      ...(run.interrupt ? { abort: run.interrupt } : {}),
+    };
+  } finally {
+    rt.runs.finish(run, run.interrupt ? "aborted" : outcome);
+    rt.store.touchSession(session.id);
+  }
+}
