@@ -40,7 +40,7 @@ const TRANSCRIPT_ITEM_CHARS = 8_000;
 /** There is no turn the model has not already summarised: a manual compaction has nothing to do. */
 export class NothingToCompactError extends OdeError {
   override name = "NothingToCompactError";
-  override readonly status = 409;
+  override readonly status = 400;
   constructor(readonly sessionID: string) {
     super(`session ${sessionID} has nothing to compact: no message since its last summary`);
   }
@@ -192,6 +192,8 @@ export async function compactHistory(scope: CompactionScope, trigger: Compaction
  */
 export class ContextGuard {
   private retried = false;
+  /** A summary failed in this run: the next steps are not held up by asking again. */
+  private failed = false;
   /** The reported size of the last step's request and answer, and how many messages it covered. */
   private measured?: { tokens: number; messages: number };
 
@@ -211,13 +213,14 @@ export class ContextGuard {
   private async compact(trigger: CompactionTrigger, messages: readonly ModelMessage[]): Promise<ModelMessage[] | undefined> {
     const done = await compactHistory(this.scope, trigger, this.estimate(messages));
     if (done?.messages) this.measured = undefined;
+    else this.failed = true;
     return done?.messages;
   }
 
   /** The messages to send: compacted first when they are over the budget (unchanged when that fails). */
   async beforeStep(messages: ModelMessage[]): Promise<ModelMessage[]> {
     const budget = historyBudget(this.scope.model.info?.limit);
-    if (budget === undefined || this.estimate(messages) <= budget) return messages;
+    if (budget === undefined || this.failed || this.estimate(messages) <= budget) return messages;
     return (await this.compact("overflow", messages)) ?? messages;
   }
 
