@@ -15,37 +15,13 @@ import { createRuntime, type Runtime } from "../../src/runtime.js";
 import type { CompactionRecord } from "../../src/session/compaction.js";
 import type { MessageWithParts } from "../../src/session/schema.js";
 import { makeProject, type Project } from "../support/ode.js";
-import { startOpenAIServer, type OpenAITestServer, type RecordedRequest, type ScriptedReply } from "../support/openai-server.js";
+import { longPrompt as long, sentText as sent, startCompactionModel as startModel } from "../support/compaction.js";
+import type { ScriptedReply } from "../support/openai-server.js";
 
-const servers: OpenAITestServer[] = [];
 const runtimes: Runtime[] = [];
-afterEach(async () => {
+afterEach(() => {
   while (runtimes.length) runtimes.pop()!.close();
-  while (servers.length) await servers.pop()!.close();
 });
-
-type Kind = "title" | "summary" | "turn";
-
-function kindOf(req: RecordedRequest): Kind {
-  const system = String(req.body.messages?.[0]?.content ?? "");
-  if (system.startsWith("You write the title")) return "title";
-  if (system.startsWith("You condense the conversation")) return "summary";
-  return "turn";
-}
-
-/** A loopback model: title requests get a title, summary requests `summary`, turn requests `turns` in order. */
-async function startModel(turns: ScriptedReply[], summary: ScriptedReply = { text: "SUMMARY-TEXT: the user sent two long notes." }) {
-  let next = 0;
-  const server = await startOpenAIServer((req) => {
-    const kind = kindOf(req);
-    if (kind === "title") return { text: "A title" };
-    if (kind === "summary") return summary;
-    return turns[next++] ?? { text: "(no more scripted replies)" };
-  });
-  servers.push(server);
-  const of = (kind: Kind) => server.requests.filter((r) => kindOf(r) === kind);
-  return { ...server, of, kinds: () => server.requests.map(kindOf).filter((k) => k !== "title") };
-}
 
 function runtime(baseURL: string, limit?: { context: number; output?: number }): { rt: Runtime; project: Project } {
   const models = limit ? { "test-model": { limit } } : undefined;
@@ -57,12 +33,6 @@ function runtime(baseURL: string, limit?: { context: number; output?: number }):
   runtimes.push(rt);
   return { rt, project };
 }
-
-/** A prompt of about 300 tokens (chars/4) that starts with a word the requests can be searched for. */
-const long = (word: string) => `${word} ${"lorem ipsum ".repeat(100)}`;
-
-/** Every text the request sends, joined: what the model was shown. */
-const sent = (req: RecordedRequest) => JSON.stringify(req.body.messages);
 
 function records(rt: Runtime, sessionID: string): CompactionRecord[] {
   return buildExport(rt, sessionID).diagnostics.compactions;

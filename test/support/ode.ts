@@ -20,6 +20,11 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
+/** Runs `fn` after the current test, with the other cleanups (last registered, first run). */
+export function onCleanup(fn: () => void | Promise<void>): void {
+  cleanups.push(fn);
+}
+
 export function tempDir(prefix = "ode-test-"): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
