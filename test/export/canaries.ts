@@ -328,3 +328,50 @@ export function storeAndExport(doc: ImportDocument, sessionID: string): ExportDo
   });
 }
 
+
+/**
+ * A session compacted once, with a canary in every place a compaction carries text or a value sanitize may keep:
+ * the summary's text, the record's error and trigger, the marker part's unknown fields. `ids.A2` is the marker
+ * message and `ids.R2` the compact run's id; the kept turn starts at `ids.U`.
+ */
+export function compactionExport(k: Canaries, ids: Ids) {
+  const { S, U, A, A2, R } = ids;
+  const c = k.c.bind(k);
+  const summaryID = `${A2.slice(0, -2)}99`;
+  const tokens = { input: 10, output: 5, reasoning: 0, cache: { read: 0, write: 0 } };
+  const assistant = (id: string, parentID: string, extra: object) => ({
+    id, sessionID: S, role: "assistant", parentID, time: { created: 1795553811700, completed: 1795553812800 },
+    modelID: "gpt-4.1", providerID: "openai", path: { cwd: c("cwd"), root: c("root") }, tokens, cost: 0, finish: "stop", ...extra,
+  });
+  const record = {
+    recorded_at: 1795553813000,
+    run_id: R,
+    message_id: summaryID,
+    trigger: c("trigger"),
+    success: false,
+    messages: 2,
+    tokens_before: 1200,
+    tokens_after: 400,
+    budget: 900,
+    tail_start_id: U,
+    error_message: c("compaction-error"),
+  };
+  return {
+    format: "ode.session",
+    schema_version: 1,
+    info: { id: S, directory: "/", title: "t", version: "0.1.0", time: { created: 1795553811600, updated: 1795553815000 } },
+    messages: [
+      { info: { id: U, sessionID: S, role: "user", time: { created: 1795553811605 }, model: { providerID: "openai", modelID: "gpt-4.1" } }, parts: [{ id: ids.part(1), sessionID: S, messageID: U, type: "text", text: c("prompt") }] },
+      { info: assistant(A, U, {}), parts: [{ id: ids.part(2), sessionID: S, messageID: A, type: "text", text: c("answer") }] },
+      {
+        info: { id: A2, sessionID: S, role: "user", time: { created: 1795553812900 }, agent: "compaction", model: { providerID: "openai", modelID: "gpt-4.1" } },
+        parts: [{ id: ids.part(3), sessionID: S, messageID: A2, type: "compaction", auto: true, overflow: true, tail_start_id: U, note: c("part-note") }],
+      },
+      {
+        info: assistant(summaryID, A2, { summary: true, agent: "compaction", mode: "compaction", diagnostics: { compaction: record } }),
+        parts: [{ id: ids.part(4), sessionID: S, messageID: summaryID, type: "text", text: c("summary-text") }],
+      },
+    ],
+    diagnostics: { aborts: [], title_generations: [], compactions: [record], loop: { runs: [] } },
+  };
+}

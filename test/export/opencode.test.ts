@@ -7,13 +7,17 @@ import { exportJson, fixture } from "./support.js";
 
 const DEMO_SCRIPT = path.join(ROOT, "examples", "demo", "script.json");
 
-/** A session with a tool turn (reasoning, bash, write, text), a turn aborted by its timeout, and a prompt-shell run. */
+/**
+ * A session with a tool turn (reasoning, bash, write, text), a turn aborted by its timeout, a prompt-shell run, and
+ * a compaction (its marker message and summary).
+ */
 async function recordedSession(): Promise<{ project: Project; sessionID: string }> {
   const project = makeProject(scriptedConfig(DEMO_SCRIPT));
   expect((await runOde(project, ["run", "look around"])).code).toBe(0);
   expect((await runOde(project, ["run", "--continue", "--timeout", "1500", "now run the long job"])).code).toBe(130);
   const [session] = JSON.parse((await runOde(project, ["session", "list", "--format", "json"])).stdout);
   expect((await runOde(project, ["shell", session.id, "echo from the prompt shell"])).code).toBe(0);
+  expect((await runOde(project, ["session", "compact", session.id])).code).toBe(0);
   return { project, sessionID: session.id };
 }
 
@@ -24,6 +28,7 @@ function skeleton(doc: { messages: Array<{ info: any; parts: any[] }> }) {
     role: info.role,
     parentID: info.parentID,
     error: info.error?.name,
+    summary: info.summary,
     parts: parts.map((p) => [p.id, p.type, p.tool, p.state?.status].filter(Boolean).join(" ")),
   }));
 }
@@ -45,7 +50,9 @@ describe("opencode reads ode's exports", () => {
       const { project, sessionID } = await recordedSession();
       const plain = await exportJson(project, [sessionID]);
       const sanitized = await exportJson(project, [sessionID, "--sanitize"]);
-      expect(plain.messages.filter((m: any) => m.info.role === "user")).toHaveLength(3);
+      expect(plain.messages.filter((m: any) => m.info.role === "user")).toHaveLength(4);
+      expect(plain.messages.some((m: any) => m.parts.some((p: any) => p.type === "compaction"))).toBe(true);
+      expect(plain.messages.some((m: any) => m.info.summary === true && m.parts.length > 0)).toBe(true);
       expect(plain.messages.some((m: any) => m.info.error?.name === "MessageAbortedError")).toBe(true);
       const files = [plain, sanitized].map((doc, i) => {
         const file = path.join(project.dir, `export-${i}.json`);
@@ -83,7 +90,8 @@ describe("opencode reads ode's exports", () => {
     for (const { info, parts } of doc.messages) {
       if (info.role === "user") expect(info.model).toMatchObject({ providerID: expect.any(String), modelID: expect.any(String) });
       else {
-        expect(info).toMatchObject({ mode: "build", agent: "build" });
+        const agent = info.summary ? "compaction" : "build";
+        expect(info).toMatchObject({ mode: agent, agent });
         const { input, output, reasoning, cache } = info.tokens;
         expect(info.tokens.total).toBe(input + output + reasoning + cache.read + cache.write);
       }

@@ -5,7 +5,7 @@ import { sanitizeExport } from "../../src/export/sanitize.js";
 import type { ExportDocument } from "../../src/export/snapshot.js";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
 import { makeProject, runOde } from "../support/ode.js";
-import { Canaries, GENERATED, canaryIds, importAndExport, richExport, runtimeCanaries, storeAndExport } from "./canaries.js";
+import { Canaries, GENERATED, canaryIds, compactionExport, importAndExport, richExport, runtimeCanaries, storeAndExport } from "./canaries.js";
 import { exportJson, fixture } from "./support.js";
 
 /**
@@ -240,6 +240,47 @@ describe("sanitizeExport", () => {
     expect(sanitized.diagnostics.title_generations[0]).toMatchObject({ user_message_id: user.info.id, title: marker("title", user.info.id) });
 
     expectReimports(sanitized);
+  });
+
+  it("hides a compaction's summary and error and keeps its structure, with generated ids and with pseudonyms", () => {
+    for (const generated of [true, false]) {
+      const k = new Canaries();
+      const ids = generated ? GENERATED : canaryIds(k);
+      const source = compactionExport(k, ids);
+      const doc = generated ? importAndExport(source, ids.S) : storeUncheckedAndExport(source as never, ids.S);
+      const sanitized = sanitizeExport(doc);
+      const text = JSON.stringify(sanitized);
+      // The ids' canaries the document does not use are left out (canaryIds makes them all).
+      for (const canary of k.all.filter((c) => JSON.stringify(source).includes(c))) expect(JSON.stringify(doc)).toContain(canary);
+      for (const canary of k.all) expect(text).not.toContain(canary);
+
+      const messages = sanitized.messages as any[];
+      const user = messages.find((m) => m.info.role === "user" && m.info.agent !== "compaction");
+      const marked = messages.find((m) => m.info.agent === "compaction" && m.info.role === "user");
+      const summary = messages.find((m) => m.info.summary === true);
+      expect(marked.parts[0]).toEqual({ id: marked.parts[0].id, sessionID: sanitized.info.id, messageID: marked.info.id, type: "compaction", auto: true, overflow: true, tail_start_id: user.info.id });
+      expect(marked.info.agent).toBe("compaction");
+      expect(summary.info).toMatchObject({ summary: true, agent: "compaction", mode: "compaction", parentID: marked.info.id });
+      expect(summary.parts[0].text).toBe(marker("text", summary.parts[0].id));
+      const record = {
+        recorded_at: 1795553813000,
+        run_id: sanitized.diagnostics.compactions[0]!.run_id,
+        message_id: summary.info.id,
+        trigger: marker("trigger", summary.info.id),
+        success: false,
+        messages: 2,
+        tokens_before: 1200,
+        tokens_after: 400,
+        budget: 900,
+        tail_start_id: user.info.id,
+        error_message: marker("error", summary.info.id),
+      };
+      expect(sanitized.diagnostics.compactions).toEqual([record]);
+      expect(summary.info.diagnostics.compaction).toEqual(record);
+      if (generated) expect(record.run_id).toBe(ids.R);
+      else expect(record.run_id).toMatch(/^run_000000000000redacted/);
+      expectReimports(sanitized);
+    }
   });
 
   it("keeps what passes its check: opencode's ids, names, enums and versions, this machine's runtime", () => {

@@ -108,7 +108,8 @@ const abortOrder = byKey((a: any) => a.run_id ?? a.message_id);
  * What an export of an imported document must be, by the normalisation rules documented in the README: the title
  * normalised (empty: the default title of its creation time), messages and parts in id order, runs in start order
  * with `last` the last of them, an empty `diagnostics` on a message dropped, an opencode document given empty
- * diagnostics, an aborted message no run accounts for counted as an abort of source `unknown`, and `exported_at` /
+ * diagnostics, an aborted message no run accounts for counted as an abort of source `unknown`, compactions read
+ * from their summary messages' `diagnostics.compaction` (in message order), and `exported_at` /
  * `runtime` describing the exporting process (not compared).
  */
 export function expectedExport(input: any): { info: unknown; messages: unknown; diagnostics: unknown } {
@@ -141,6 +142,7 @@ export function expectedExport(input: any): { info: unknown; messages: unknown; 
     diagnostics: {
       aborts: [...recorded, ...unrecorded].sort(abortOrder),
       title_generations: diagnostics.title_generations,
+      compactions: messages.map((m: any) => m.info).filter((i: any) => i.role === "assistant" && i.diagnostics?.compaction).map((i: any) => i.diagnostics.compaction),
       loop: { runs, last: runs.at(-1) ?? null },
     },
   };
