@@ -12,6 +12,7 @@ const HELP = `Type a message for the model, or:
   /sessions       list sessions
   /switch <id>    switch to another session
   /title <text>   set this session's title
+  /compact        summarise this session's older turns now (later prompts start from the summary)
   /help           this text
   /exit           quit (or Ctrl-D)
 Esc or Ctrl-C while a run is going aborts it.`;
@@ -105,6 +106,18 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
       } else if (line.startsWith("/title")) {
         current = rt.store.renameSession(session().id, line.slice("/title".length));
         say(`title: ${current.title}`);
+      } else if (line === "/compact") {
+        if (!current) throw new InvalidInputError("/compact needs a session with messages; this one has none yet");
+        const id = current.id;
+        const { compactSession } = await import("../agent/compaction.js");
+        const { describeCompaction } = await import("../session/compaction.js");
+        const detach = listenForAbort(rt, id);
+        try {
+          const result = await compactSession(rt, { sessionID: id });
+          say(`[compaction ${result.outcome}: ${describeCompaction(result.compaction)}]`);
+        } finally {
+          detach();
+        }
       } else if (line.startsWith("/")) {
         say(`unknown command ${line.split(" ")[0]}; /help lists them`);
       } else if (line.startsWith("!")) {

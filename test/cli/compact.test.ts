@@ -52,6 +52,17 @@ describe("ode session compact", () => {
     expect(next).not.toContain("OLD-ONE");
   });
 
+  it("/compact in the interactive prompt compacts the current session", async () => {
+    const model = await startCompactionModel([{ text: "answer one" }, { text: "answer two" }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const input = `/compact\n${longPrompt("OLD-ONE")}\n${longPrompt("RECENT-TWO")}\n/compact\n/exit\n`;
+    const result = await runOde(project, [], { input });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("error: /compact needs a session with messages; this one has none yet");
+    expect(result.stdout).toMatch(/\[compaction completed: manual: 2 messages summarised, ~\d+ -> ~\d+ tokens, recent turns kept from msg_\w+\]/);
+    expect(model.kinds()).toEqual(["turn", "turn", "summary"]);
+  });
+
   it("fails with one line for an unknown session and for a session with nothing to compact, and starts no run", async () => {
     const model = await startCompactionModel([]);
     const project = makeProject(mockConfig(model.baseURL));
