@@ -95,7 +95,8 @@ function fitTranscript(lines: string[], maxChars: number): string {
   return text;
 }
 
-function storeMarker(scope: CompactionScope, trigger: CompactionTrigger, tailStartID: string | undefined): { marker: UserMessage; summary: AssistantMessage } {
+/** Stores the marker and the summary message (empty until the summary arrives); returns the summary message. */
+function storeMarker(scope: CompactionScope, trigger: CompactionTrigger, tailStartID: string | undefined): AssistantMessage {
   const { rt, run, session, model } = scope;
   const marker: UserMessage = {
     id: newId("msg"),
@@ -122,7 +123,7 @@ function storeMarker(scope: CompactionScope, trigger: CompactionTrigger, tailSta
     rt.store.addMessage(summary);
     rt.runs.addAssistantMessage(run, summary.id);
   });
-  return { marker, summary };
+  return summary;
 }
 
 /**
@@ -137,7 +138,7 @@ export async function compactHistory(scope: CompactionScope, trigger: Compaction
   const budget = historyBudget(model.info?.limit);
   const plan = planCompaction(window, Math.floor(Math.min(budget ?? before, before) / 2));
   if (!plan) return undefined;
-  const { summary } = storeMarker(scope, trigger, plan.tailStartID);
+  const summary = storeMarker(scope, trigger, plan.tailStartID);
   const record: CompactionRecord = {
     recorded_at: Date.now(),
     run_id: run.id,
@@ -149,6 +150,8 @@ export async function compactHistory(scope: CompactionScope, trigger: Compaction
     ...(budget !== undefined ? { budget } : {}),
     ...(plan.tailStartID ? { tail_start_id: plan.tailStartID } : {}),
   };
+  // On record from the start: a crash during the summary still leaves what was being summarised, and why.
+  rt.store.mergeDiagnostics(summary.id, { compaction: record });
   run.stage = "model";
   const instruction = "Write the summary of the conversation above now.";
   const room = budget === undefined ? Infinity : (budget - estimateTokens(SUMMARY_SYSTEM + instruction, [])) * 4;

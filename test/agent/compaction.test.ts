@@ -14,7 +14,7 @@ import { buildExport } from "../../src/export/snapshot.js";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
 import type { CompactionRecord } from "../../src/session/compaction.js";
 import type { MessageWithParts } from "../../src/session/schema.js";
-import { makeProject, type Project } from "../support/ode.js";
+import { makeProject, waitFor, type Project } from "../support/ode.js";
 import { longPrompt as long, sentText as sent, startCompactionModel as startModel } from "../support/compaction.js";
 import type { ScriptedReply } from "../support/openai-server.js";
 
@@ -243,6 +243,26 @@ describe("compactSession (ode session compact)", () => {
     expect(marker.parts[0]).toMatchObject({ type: "compaction", auto: false });
     expect(marker.parts[0]).not.toHaveProperty("overflow");
     expect(records(rt, session.id)).toEqual([result.compaction]);
+  });
+
+  it("is aborted like any run: the abort is recorded on the summary message, in phase model, and the history stays", async () => {
+    const model = await startModel([{ text: "answer one" }, { text: "answer two" }], { stall: true });
+    const { rt } = runtime(model.baseURL);
+    const session = rt.store.createSession({ directory: rt.directory });
+    await (await prompt(rt, { sessionID: session.id, text: long("OLD-ONE") })).titleDone;
+    const pending = compactSession(rt, { sessionID: session.id });
+    await waitFor(() => model.of("summary").length === 1);
+    // The compaction is on record before the summary arrives.
+    expect(records(rt, session.id)).toEqual([expect.objectContaining({ trigger: "manual", success: false, messages: 2 })]);
+    rt.runs.cancel(session.id, { source: "api", reason: "not now" });
+    const result = await pending;
+    expect(result.outcome).toBe("aborted");
+    expect(result.error?.name).toBe("MessageAbortedError");
+    expect(result.abort).toMatchObject({ source: "api", phase: "model", message_id: result.compaction.message_id, run_id: result.runID });
+    expect(records(rt, session.id)).toEqual([expect.objectContaining({ success: false, error_message: "The run was aborted" })]);
+    expect(rt.runs.rows(session.id).at(-1)).toMatchObject({ kind: "compact", outcome: "aborted" });
+    await prompt(rt, { sessionID: session.id, text: "go on" });
+    expect(sent(model.of("turn").at(-1)!)).toContain("OLD-ONE");
   });
 
   it("refuses a session with nothing to compact, before starting a run", async () => {
