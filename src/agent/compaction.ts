@@ -1,4 +1,4 @@
-import { generateText, type ModelMessage } from "ai";
+import type { LanguageModelV3Message, LanguageModelV3Usage } from "@ai-sdk/provider";
 import { newId } from "../ids.js";
 import { modelInfo, tokenCost } from "../provider/catalog.js";
 import { loadModel, modelSpec, pickModelName, type ResolvedModel } from "../provider/provider.js";
@@ -14,12 +14,13 @@ import {
   historyWindow,
   isContextLengthError,
   planCompaction,
-  windowModelMessages,
+  windowPromptMessages,
   type HistoryWindow,
 } from "./context.js";
 import { toMessageError } from "./errors.js";
 import { loadInstructions } from "./instructions.js";
 import { newAssistantMessage } from "./messages.js";
+import { openModelStream, readModelStream } from "./model-stream.js";
 import { MODEL_MAX_RETRIES } from "./prompt.js";
 import type { Step } from "./step.js";
 import { systemPrompt } from "./system.js";
@@ -58,8 +59,8 @@ export interface CompactionScope {
 
 export interface Compaction {
   record: CompactionRecord;
-  /** The history as the model now sees it (summary, kept turns, later messages); absent when it failed. */
-  messages?: ModelMessage[];
+  /** The prompt the model now gets (system, summary, kept turns, later messages); absent when it failed. */
+  prompt?: LanguageModelV3Message[];
   /** Why the summary failed (stored on the summary message too). */
   error?: MessageError;
 }
@@ -93,6 +94,41 @@ function fitTranscript(lines: string[], maxChars: number): string {
     text = lines.map((line) => cut(line, cap)).join("\n\n");
   }
   return text;
+}
+
+/** The run's prompt for a stored history: the system message, then the window from the latest compaction on. */
+function promptOf(scope: CompactionScope, window: HistoryWindow): LanguageModelV3Message[] {
+  return [{ role: "system", content: scope.system }, ...windowPromptMessages(window)];
+}
+
+/**
+ * One model call without tools, through the same stream and retries as a step: the summary text and its usage.
+ * An error the provider sends inside the stream is thrown.
+ */
+async function summarise(scope: CompactionScope, text: string): Promise<{ text: string; usage?: LanguageModelV3Usage }> {
+  const { model, run } = scope;
+  const stream = await openModelStream({
+    model: model.language,
+    prompt: [
+      { role: "system", content: SUMMARY_SYSTEM },
+      { role: "user", content: [{ type: "text", text }] },
+    ],
+    tools: [],
+    abortSignal: run.signal,
+    maxRetries: MODEL_MAX_RETRIES,
+  });
+  let summary = "";
+  let usage: LanguageModelV3Usage | undefined;
+  let failure: { error: unknown } | undefined;
+  await readModelStream(stream, run.signal, (part) => {
+    if (part.type === "text-delta") summary += part.delta;
+    else if (part.type === "finish") usage = part.usage;
+    else if (part.type === "error") failure ??= { error: part.error };
+  });
+  if (failure) throw failure.error;
+  // The stream was cut by the run's abort.
+  if (run.signal.aborted) throw run.signal.reason;
+  return { text: summary, ...(usage ? { usage } : {}) };
 }
 
 /** Stores the marker and the summary message (empty until the summary arrives); returns the summary message. */
@@ -132,9 +168,9 @@ function storeMarker(scope: CompactionScope, trigger: CompactionTrigger, tailSta
  * nothing to summarise. A failed or aborted summary is stored as such, and the history stays as it was.
  */
 export async function compactHistory(scope: CompactionScope, trigger: CompactionTrigger, tokensBefore?: number): Promise<Compaction | undefined> {
-  const { rt, run, session, model, system } = scope;
+  const { rt, run, session, model } = scope;
   const window = historyWindow(rt.store.messages(session.id));
-  const before = tokensBefore ?? estimateTokens(system, windowModelMessages(window));
+  const before = tokensBefore ?? estimateTokens(promptOf(scope, window));
   const budget = historyBudget(model.info?.limit);
   const plan = planCompaction(window, Math.floor(Math.min(budget ?? before, before) / 2));
   if (!plan) return undefined;
@@ -154,16 +190,10 @@ export async function compactHistory(scope: CompactionScope, trigger: Compaction
   rt.store.mergeDiagnostics(summary.id, { compaction: record });
   run.stage = "model";
   const instruction = "Write the summary of the conversation above now.";
-  const room = budget === undefined ? Infinity : (budget - estimateTokens(SUMMARY_SYSTEM + instruction, [])) * 4;
+  const room = budget === undefined ? Infinity : budget * 4 - SUMMARY_SYSTEM.length - instruction.length;
   let error: MessageError | undefined;
   try {
-    const result = await generateText({
-      model: model.language,
-      system: SUMMARY_SYSTEM,
-      messages: [{ role: "user", content: `${fitTranscript(transcript(window, plan.head), room)}\n\n${instruction}` }],
-      abortSignal: run.signal,
-      maxRetries: MODEL_MAX_RETRIES,
-    });
+    const result = await summarise(scope, `${fitTranscript(transcript(window, plan.head), room)}\n\n${instruction}`);
     const text = result.text.trim();
     if (!text) throw new Error("the model answered with an empty summary");
     const tokens = toTokens(result.usage);
@@ -177,15 +207,15 @@ export async function compactHistory(scope: CompactionScope, trigger: Compaction
   }
   summary.time.completed = Date.now();
   rt.store.updateMessage(summary);
-  let messages: ModelMessage[] | undefined;
+  let prompt: LanguageModelV3Message[] | undefined;
   if (!error) {
-    messages = windowModelMessages(historyWindow(rt.store.messages(session.id)));
+    prompt = promptOf(scope, historyWindow(rt.store.messages(session.id)));
     record.success = true;
-    record.tokens_after = estimateTokens(system, messages);
+    record.tokens_after = estimateTokens(prompt);
   }
   rt.store.mergeDiagnostics(summary.id, { compaction: record });
   rt.events.emit("session.compacted", session.id, { runID: run.id, compaction: record });
-  return { record, ...(messages ? { messages } : {}), ...(error ? { error } : {}) };
+  return { record, ...(prompt ? { prompt } : {}), ...(error ? { error } : {}) };
 }
 
 /**
@@ -202,42 +232,43 @@ export class ContextGuard {
 
   constructor(private readonly scope: CompactionScope) {}
 
-  /** The stored history as the model sees it: from the latest compaction on. */
-  history(): ModelMessage[] {
-    return windowModelMessages(historyWindow(this.scope.rt.store.messages(this.scope.session.id)));
+  /** The run's first prompt: the system message and the stored history from the latest compaction on. */
+  prompt(): LanguageModelV3Message[] {
+    return promptOf(this.scope, historyWindow(this.scope.rt.store.messages(this.scope.session.id)));
   }
 
-  private estimate(messages: readonly ModelMessage[]): number {
-    const chars = estimateTokens(this.scope.system, messages);
+  private estimate(prompt: readonly LanguageModelV3Message[]): number {
+    const chars = estimateTokens(prompt);
     if (!this.measured) return chars;
-    return Math.max(chars, this.measured.tokens + estimateTokens("", messages.slice(this.measured.messages)));
+    return Math.max(chars, this.measured.tokens + estimateTokens(prompt.slice(this.measured.messages)));
   }
 
-  private async compact(trigger: CompactionTrigger, messages: readonly ModelMessage[]): Promise<ModelMessage[] | undefined> {
-    const done = await compactHistory(this.scope, trigger, this.estimate(messages));
-    if (done?.messages) this.measured = undefined;
+  private async compact(trigger: CompactionTrigger, prompt: readonly LanguageModelV3Message[]): Promise<LanguageModelV3Message[] | undefined> {
+    const done = await compactHistory(this.scope, trigger, this.estimate(prompt));
+    if (done?.prompt) this.measured = undefined;
     else this.failed = true;
-    return done?.messages;
+    return done?.prompt;
   }
 
-  /** The messages to send: compacted first when they are over the budget (unchanged when that fails). */
-  async beforeStep(messages: ModelMessage[]): Promise<ModelMessage[]> {
+  /** The prompt to send: compacted first when it is over the budget (unchanged when that fails). */
+  async beforeStep(prompt: LanguageModelV3Message[]): Promise<LanguageModelV3Message[]> {
     const budget = historyBudget(this.scope.model.info?.limit);
-    if (budget === undefined || this.failed || this.estimate(messages) <= budget) return messages;
-    return (await this.compact("overflow", messages)) ?? messages;
+    if (budget === undefined || this.failed || this.estimate(prompt) <= budget) return prompt;
+    return (await this.compact("overflow", prompt)) ?? prompt;
   }
 
   /**
-   * Call with the messages the step was sent. Returns the history to send the step again with when the provider
-   * refused it as too long and one compaction made it shorter; a second refusal in the run is not retried.
+   * Call with the prompt the step was sent, before its own messages are appended. Returns the prompt to send the
+   * step again with when the provider refused it as too long and one compaction made it shorter; a second refusal
+   * in the run is not retried.
    */
-  async afterStep(step: Step, messages: ModelMessage[]): Promise<ModelMessage[] | undefined> {
+  async afterStep(step: Step, prompt: LanguageModelV3Message[]): Promise<LanguageModelV3Message[] | undefined> {
     const { input, output, reasoning, cache } = step.message.tokens;
     const reported = input + output + reasoning + cache.read + cache.write;
-    if (reported > 0) this.measured = { tokens: reported, messages: messages.length };
+    if (reported > 0) this.measured = { tokens: reported, messages: prompt.length };
     if (this.retried || step.error === undefined || this.scope.run.signal.aborted || !isContextLengthError(step.error)) return undefined;
     this.retried = true;
-    return this.compact("context-error", messages);
+    return this.compact("context-error", prompt);
   }
 }
 

@@ -1,9 +1,8 @@
-import { APICallError } from "@ai-sdk/provider";
-import { RetryError, type ModelMessage } from "ai";
+import { APICallError, type LanguageModelV3Message } from "@ai-sdk/provider";
 import type { ModelLimits } from "../provider/catalog.js";
 import { compactionPartOf, isCompletedSummary, isSummary } from "../session/compaction.js";
 import type { MessageWithParts } from "../session/schema.js";
-import { toModelMessages } from "./history.js";
+import { toPromptMessages } from "./history.js";
 
 /** Reserved for the model's answer when its `limit.output` is unknown, and at most (opencode's cap too). */
 export const OUTPUT_RESERVE_MAX = 32_000;
@@ -26,8 +25,8 @@ export function historyBudget(limit: ModelLimits | undefined): number | undefine
   return context - reserve;
 }
 
-function contentChars(message: ModelMessage): number {
-  if (typeof message.content === "string") return message.content.length;
+function contentChars(message: LanguageModelV3Message): number {
+  if (message.role === "system") return message.content.length;
   let chars = 0;
   for (const part of message.content) {
     if (part.type === "text" || part.type === "reasoning") chars += part.text.length;
@@ -37,9 +36,12 @@ function contentChars(message: ModelMessage): number {
   return chars;
 }
 
-/** About four characters per token: rough, but the same for every model and cheap enough to run before each step. */
-export function estimateTokens(system: string, messages: readonly ModelMessage[]): number {
-  let chars = system.length;
+/**
+ * About four characters per token over a prompt (system message included): rough, but the same for every model and
+ * cheap enough to run before each step.
+ */
+export function estimateTokens(messages: readonly LanguageModelV3Message[]): number {
+  let chars = 0;
   for (const message of messages) chars += contentChars(message);
   return Math.ceil(chars / 4);
 }
@@ -71,13 +73,15 @@ export function historyWindow(stored: readonly MessageWithParts[]): HistoryWindo
   return { compaction: { marker, summary }, messages: [...tail, ...after].filter((m) => !isCompactionMessage(m)) };
 }
 
+const userText = (text: string): LanguageModelV3Message => ({ role: "user", content: [{ type: "text", text }] });
+
 /** The window as the model gets it: the summary as the answer to SUMMARY_QUESTION, then the messages after it. */
-export function windowModelMessages(window: HistoryWindow): ModelMessage[] {
-  const rest = toModelMessages(window.messages);
+export function windowPromptMessages(window: HistoryWindow): LanguageModelV3Message[] {
+  const rest = toPromptMessages(window.messages);
   if (!window.compaction) return rest;
-  const summary = toModelMessages([window.compaction.summary]);
-  const resume: ModelMessage[] = rest[0]?.role === "user" ? [] : [{ role: "user", content: CONTINUE_PROMPT }];
-  return [{ role: "user", content: SUMMARY_QUESTION }, ...summary, ...resume, ...rest];
+  const summary = toPromptMessages([window.compaction.summary]);
+  const resume = rest[0]?.role === "user" ? [] : [userText(CONTINUE_PROMPT)];
+  return [userText(SUMMARY_QUESTION), ...summary, ...resume, ...rest];
 }
 
 /** What a compaction summarises and what it keeps. */
@@ -103,7 +107,7 @@ export function planCompaction(window: HistoryWindow, keepTokens: number): Compa
   let kept = 0;
   let tokens = 0;
   while (kept < turns.length - 1) {
-    const size = estimateTokens("", toModelMessages(turns[turns.length - 1 - kept]!));
+    const size = estimateTokens(toPromptMessages(turns[turns.length - 1 - kept]!));
     if (tokens + size > keepTokens) break;
     tokens += size;
     kept++;
@@ -120,8 +124,7 @@ const CONTEXT_LENGTH =
   /context[_ -]length|maximum context|context (?:window|size)|too many tokens|prompt is too long|input token count|exceeds? the (?:model'?s? )?(?:maximum|context|token)|request too large/i;
 
 /** A provider refused the request because the conversation does not fit the model's context. */
-export function isContextLengthError(thrown: unknown): boolean {
-  const error = RetryError.isInstance(thrown) ? thrown.lastError : thrown;
+export function isContextLengthError(error: unknown): boolean {
   if (APICallError.isInstance(error)) {
     if (error.statusCode !== undefined && error.statusCode !== 400 && error.statusCode !== 413) return false;
     return CONTEXT_LENGTH.test(`${error.message} ${error.responseBody ?? ""}`);

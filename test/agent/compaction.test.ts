@@ -7,7 +7,7 @@ import {
   historyWindow,
   isContextLengthError,
   SUMMARY_QUESTION,
-  windowModelMessages,
+  windowPromptMessages,
 } from "../../src/agent/context.js";
 import { prompt } from "../../src/agent/prompt.js";
 import { buildExport } from "../../src/export/snapshot.js";
@@ -102,12 +102,13 @@ describe("the history window", () => {
     const s = assistant(m.info.id, "the summary", { summary: true, agent: "compaction" });
     const u3 = user("new question");
     const window = historyWindow([u1, a1, u2, a2, m, s, u3]);
-    expect(windowModelMessages(window)).toEqual([
-      { role: "user", content: SUMMARY_QUESTION },
-      { role: "assistant", content: [{ type: "text", text: "the summary" }] },
-      { role: "user", content: "kept question" },
-      { role: "assistant", content: [{ type: "text", text: "kept answer" }] },
-      { role: "user", content: "new question" },
+    const text = (t: string) => [{ type: "text", text: t }];
+    expect(windowPromptMessages(window)).toEqual([
+      { role: "user", content: text(SUMMARY_QUESTION) },
+      { role: "assistant", content: text("the summary") },
+      { role: "user", content: text("kept question") },
+      { role: "assistant", content: text("kept answer") },
+      { role: "user", content: text("new question") },
     ]);
   });
 
@@ -117,15 +118,12 @@ describe("the history window", () => {
     const m = marker();
     const s = assistant(m.info.id, "the summary", { summary: true, agent: "compaction" });
     const a2 = assistant(u1.info.id, "more work");
-    expect(windowModelMessages(historyWindow([u1, a1, m, s, a2])).map((msg) => msg.content)).toEqual([
-      SUMMARY_QUESTION,
-      [{ type: "text", text: "the summary" }],
-      CONTINUE_PROMPT,
-      [{ type: "text", text: "more work" }],
-    ]);
+    expect(windowPromptMessages(historyWindow([u1, a1, m, s, a2])).map((msg) => msg.content)).toEqual(
+      [SUMMARY_QUESTION, "the summary", CONTINUE_PROMPT, "more work"].map((text) => [{ type: "text", text }]),
+    );
     const failed = assistant(m.info.id, "", { summary: true, agent: "compaction", finish: undefined, error: { name: "APIError", data: { message: "x" } } });
     failed.parts = [];
-    expect(windowModelMessages(historyWindow([u1, a1, m, failed, a2])).map((msg) => msg.role)).toEqual(["user", "assistant", "assistant"]);
+    expect(windowPromptMessages(historyWindow([u1, a1, m, failed, a2])).map((msg) => msg.role)).toEqual(["user", "assistant", "assistant"]);
   });
 });
 
