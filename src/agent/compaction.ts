@@ -7,13 +7,14 @@ import { ABORTED_MESSAGE, type AbortDiagnostic } from "../session/abort.js";
 import { COMPACTION_AGENT, type CompactionPartFields, type CompactionRecord, type CompactionTrigger } from "../session/compaction.js";
 import { errorText, OdeError } from "../session/errors.js";
 import type { ActiveRun, RunOutcome } from "../session/runs.js";
-import type { AssistantMessage, MessageError, MessageWithParts, Part, SessionInfo, UserMessage } from "../session/schema.js";
+import type { AssistantMessage, MessageError, Part, SessionInfo, UserMessage } from "../session/schema.js";
 import {
   estimateTokens,
   historyBudget,
   historyWindow,
   isContextLengthError,
   planCompaction,
+  promptChars,
   windowPromptMessages,
   type HistoryWindow,
 } from "./context.js";
@@ -25,6 +26,7 @@ import { MODEL_MAX_RETRIES } from "./prompt.js";
 import type { Step } from "./step.js";
 import { systemPrompt } from "./system.js";
 import { toTokens } from "./tokens.js";
+import { fitTranscript, transcript } from "./transcript.js";
 
 const SUMMARY_SYSTEM = `You condense the conversation between a user and a coding agent into a summary the agent will work
 from instead of the conversation itself: it will not see the original messages again.
@@ -35,8 +37,6 @@ Write down:
 - what is still open, and the next step.
 Keep names, paths, commands, numbers and error messages exact. Answer with the summary only, in plain text.`;
 
-/** Each item of the transcript is cut to this many characters at first; less when the whole does not fit. */
-const TRANSCRIPT_ITEM_CHARS = 8_000;
 
 /** There is no turn the model has not already summarised: a manual compaction has nothing to do. */
 export class NothingToCompactError extends OdeError {
@@ -63,37 +63,6 @@ export interface Compaction {
   prompt?: LanguageModelV3Message[];
   /** Why the summary failed (stored on the summary message too). */
   error?: MessageError;
-}
-
-/** One line per message of the part summarised: the model reads a transcript, not tool calls it has no tools for. */
-function transcript(window: HistoryWindow, head: MessageWithParts[]): string[] {
-  const lines: string[] = [];
-  const previous = window.compaction?.summary.parts.find((p) => p.type === "text");
-  if (previous) lines.push(`Summary of the conversation before this point:\n${(previous as { text: string }).text}`);
-  for (const { info, parts } of head) {
-    for (const part of parts) {
-      if (part.type === "text" && part.text) lines.push(`${info.role === "user" ? "User" : "Assistant"}: ${part.text}`);
-      else if (part.type === "tool") {
-        const state = part.state;
-        const result = state.status === "completed" ? state.output : state.status === "error" ? `error: ${state.error}` : "(interrupted)";
-        lines.push(`Tool call ${part.tool} ${JSON.stringify(state.input ?? {})}\nResult: ${result}`);
-      }
-    }
-  }
-  return lines;
-}
-
-/** Cuts the middle of the longest items until the transcript fits `maxChars` (or every item is short). */
-function fitTranscript(lines: string[], maxChars: number): string {
-  const cut = (line: string, cap: number) =>
-    line.length <= cap ? line : `${line.slice(0, cap / 2)}\n[... ${line.length - cap} characters left out ...]\n${line.slice(-cap / 2)}`;
-  let cap = TRANSCRIPT_ITEM_CHARS;
-  let text = lines.map((line) => cut(line, cap)).join("\n\n");
-  while (text.length > maxChars && cap > 200) {
-    cap = Math.floor(cap / 2);
-    text = lines.map((line) => cut(line, cap)).join("\n\n");
-  }
-  return text;
 }
 
 /** The run's prompt for a stored history: the system message, then the window from the latest compaction on. */
@@ -229,6 +198,8 @@ export class ContextGuard {
   private failed = false;
   /** The reported size of the last step's request and answer, and how many messages it covered. */
   private measured?: { tokens: number; messages: number };
+  /** How much of the run's prompt has been counted, and its characters. */
+  private counted?: { prompt: readonly LanguageModelV3Message[]; length: number; chars: number };
 
   constructor(private readonly scope: CompactionScope) {}
 
@@ -237,10 +208,17 @@ export class ContextGuard {
     return promptOf(this.scope, historyWindow(this.scope.rt.store.messages(this.scope.session.id)));
   }
 
+  /**
+   * The run appends to its prompt, so what was counted of it is kept and a step counts only what it added: on a
+   * long session the estimate costs what is new, like the step itself.
+   */
   private estimate(prompt: readonly LanguageModelV3Message[]): number {
-    const chars = estimateTokens(prompt);
+    if (this.counted?.prompt !== prompt) this.counted = { prompt, length: 0, chars: 0 };
+    this.counted.chars += promptChars(prompt, this.counted.length);
+    this.counted.length = prompt.length;
+    const chars = Math.ceil(this.counted.chars / 4);
     if (!this.measured) return chars;
-    return Math.max(chars, this.measured.tokens + estimateTokens(prompt.slice(this.measured.messages)));
+    return Math.max(chars, this.measured.tokens + Math.ceil(promptChars(prompt, this.measured.messages) / 4));
   }
 
   private async compact(trigger: CompactionTrigger, prompt: readonly LanguageModelV3Message[]): Promise<LanguageModelV3Message[] | undefined> {

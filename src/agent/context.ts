@@ -41,9 +41,14 @@ function contentChars(message: LanguageModelV3Message): number {
  * cheap enough to run before each step.
  */
 export function estimateTokens(messages: readonly LanguageModelV3Message[]): number {
+  return Math.ceil(promptChars(messages) / 4);
+}
+
+/** The characters of `messages[from..]` that the estimate counts. */
+export function promptChars(messages: readonly LanguageModelV3Message[], from = 0): number {
   let chars = 0;
-  for (const message of messages) chars += contentChars(message);
-  return Math.ceil(chars / 4);
+  for (let i = from; i < messages.length; i++) chars += contentChars(messages[i]!);
+  return chars;
 }
 
 /** The latest completed compaction of a session and the messages the model still sees verbatim after it. */
