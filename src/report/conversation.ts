@@ -53,6 +53,11 @@ function part(p: Part, anchor: (id: string) => string): Html {
       return toolPart(p as ToolPart, anchor);
     case "file":
       return html`<div class="file">file <b>${p.filename ?? ""}</b> <span class="dim">${p.mime} · ${p.url.length > 200 ? `${p.url.slice(0, 200)}…` : p.url}</span></div>`;
+    case "compaction": {
+      // The marker of a compaction: the summary that answers it is the next message.
+      const why = p.overflow === true ? "after a context-length error" : p.auto === true ? "the history did not fit the model" : "asked for";
+      return html`<div class="dim">history compacted (${why}); the model gets the summary below in place of the turns it summarises</div>`;
+    }
     default:
       return html``;
   }

@@ -11,6 +11,7 @@ import {
 } from "../../src/agent/context.js";
 import { prompt } from "../../src/agent/prompt.js";
 import { buildExport } from "../../src/export/snapshot.js";
+import { renderSessionReport } from "../../src/report/session.js";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
 import type { CompactionRecord } from "../../src/session/compaction.js";
 import type { MessageWithParts } from "../../src/session/schema.js";
@@ -241,6 +242,10 @@ describe("compactSession (ode session compact)", () => {
     expect(marker.parts[0]).toMatchObject({ type: "compaction", auto: false });
     expect(marker.parts[0]).not.toHaveProperty("overflow");
     expect(records(rt, session.id)).toEqual([result.compaction]);
+    // The report shows where the history was compacted, and the summary as the answer to it.
+    const page = renderSessionReport(buildExport(rt, session.id));
+    expect(page).toContain("history compacted (asked for)");
+    expect(page).toContain("SUMMARY-TEXT");
   });
 
   it("is aborted like any run: the abort is recorded on the summary message, in phase model, and the history stays", async () => {

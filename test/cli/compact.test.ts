@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { Store } from "../../src/session/store.js";
 import { longPrompt, sentText, startCompactionModel } from "../support/compaction.js";
-import { makeProject, mockConfig, runOde } from "../support/ode.js";
+import { makeProject, mockConfig, onlySession, runOde } from "../support/ode.js";
 import { exportJson } from "../export/support.js";
 
 const SECRET = "canary-summary-secret";
+/** Several ode processes one after another: seconds each when the machine is busy with other suites. */
+const SPAWNS_TIMEOUT = 120_000;
 
 describe("ode session compact", () => {
   it("summarises the older turn, shows it in session show and the export, hides the summary when sanitized, and later runs start from it", async () => {
@@ -14,7 +16,7 @@ describe("ode session compact", () => {
     const project = makeProject(mockConfig(model.baseURL));
     expect((await runOde(project, ["run", longPrompt("OLD-ONE")])).code).toBe(0);
     expect((await runOde(project, ["run", "--continue", longPrompt("RECENT-TWO")])).code).toBe(0);
-    const [session] = JSON.parse((await runOde(project, ["session", "list", "--format", "json"])).stdout);
+    const { session } = onlySession(project.dataDir);
 
     const compact = await runOde(project, ["session", "compact", session.id]);
     expect(compact.stderr).toBe("");
@@ -50,7 +52,7 @@ describe("ode session compact", () => {
     expect(next).toContain(SECRET);
     expect(next).toContain("RECENT-TWO");
     expect(next).not.toContain("OLD-ONE");
-  });
+  }, SPAWNS_TIMEOUT);
 
   it("/compact in the interactive prompt compacts the current session", async () => {
     const model = await startCompactionModel([{ text: "answer one" }, { text: "answer two" }]);
@@ -61,7 +63,7 @@ describe("ode session compact", () => {
     expect(result.stdout).toContain("error: /compact needs a session with messages; this one has none yet");
     expect(result.stdout).toMatch(/\[compaction completed: manual: 2 messages summarised, ~\d+ -> ~\d+ tokens, recent turns kept from msg_\w+\]/);
     expect(model.kinds()).toEqual(["turn", "turn", "summary"]);
-  });
+  }, SPAWNS_TIMEOUT);
 
   it("fails with one line for an unknown session and for a session with nothing to compact, and starts no run", async () => {
     const model = await startCompactionModel([]);
