@@ -15,6 +15,7 @@ import {
   isContextLengthError,
   planCompaction,
   promptChars,
+  storedPrompt,
   windowPromptMessages,
   type HistoryWindow,
 } from "./context.js";
@@ -65,9 +66,14 @@ export interface Compaction {
   error?: MessageError;
 }
 
-/** The run's prompt for a stored history: the system message, then the window from the latest compaction on. */
+/** The prompt for a window of the history: the system message, then the window as the model gets it. */
 function promptOf(scope: CompactionScope, window: HistoryWindow): LanguageModelV3Message[] {
   return [{ role: "system", content: scope.system }, ...windowPromptMessages(window)];
+}
+
+/** The run's prompt as stored now: the system message, then the history from the latest compaction on. */
+function runPrompt(scope: CompactionScope): LanguageModelV3Message[] {
+  return [{ role: "system", content: scope.system }, ...storedPrompt(scope.rt.store, scope.session.id)];
 }
 
 /**
@@ -178,7 +184,7 @@ export async function compactHistory(scope: CompactionScope, trigger: Compaction
   rt.store.updateMessage(summary);
   let prompt: LanguageModelV3Message[] | undefined;
   if (!error) {
-    prompt = promptOf(scope, historyWindow(rt.store.messages(session.id)));
+    prompt = runPrompt(scope);
     record.success = true;
     record.tokens_after = estimateTokens(prompt);
   }
@@ -205,7 +211,7 @@ export class ContextGuard {
 
   /** The run's first prompt: the system message and the stored history from the latest compaction on. */
   prompt(): LanguageModelV3Message[] {
-    return promptOf(this.scope, historyWindow(this.scope.rt.store.messages(this.scope.session.id)));
+    return runPrompt(this.scope);
   }
 
   /**

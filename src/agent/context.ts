@@ -2,6 +2,7 @@ import { APICallError, type LanguageModelV3Message } from "@ai-sdk/provider";
 import type { ModelLimits } from "../provider/catalog.js";
 import { compactionPartOf, isCompletedSummary, isSummary } from "../session/compaction.js";
 import type { MessageWithParts } from "../session/schema.js";
+import type { Store } from "../session/store.js";
 import { toPromptMessages } from "./history.js";
 
 /** Reserved for the model's answer when its `limit.output` is unknown, and at most (opencode's cap too). */
@@ -52,10 +53,10 @@ export function promptChars(messages: readonly LanguageModelV3Message[], from = 
 }
 
 /** The latest completed compaction of a session and the messages the model still sees verbatim after it. */
-export interface HistoryWindow {
-  compaction?: { marker: MessageWithParts; summary: MessageWithParts };
+export interface HistoryWindow<M extends MessageWithParts = MessageWithParts> {
+  compaction?: { marker: M; summary: M };
   /** Kept turns (from the compaction's `tail_start_id`), then what came after the summary, in that order. */
-  messages: MessageWithParts[];
+  messages: M[];
 }
 
 /** The compaction messages of every compaction: none of them is sent as it is. */
@@ -63,7 +64,7 @@ function isCompactionMessage(message: MessageWithParts): boolean {
   return isSummary(message.info) || compactionPartOf(message) !== undefined;
 }
 
-export function historyWindow(stored: readonly MessageWithParts[]): HistoryWindow {
+export function historyWindow<M extends MessageWithParts>(stored: readonly M[]): HistoryWindow<M> {
   let summaryIndex = -1;
   for (let i = stored.length - 1; i >= 0 && summaryIndex < 0; i--) if (isCompletedSummary(stored[i]!.info)) summaryIndex = i;
   const summary = stored[summaryIndex];
@@ -80,13 +81,37 @@ export function historyWindow(stored: readonly MessageWithParts[]): HistoryWindo
 
 const userText = (text: string): LanguageModelV3Message => ({ role: "user", content: [{ type: "text", text }] });
 
-/** The window as the model gets it: the summary as the answer to SUMMARY_QUESTION, then the messages after it. */
-export function windowPromptMessages(window: HistoryWindow): LanguageModelV3Message[] {
-  const rest = toPromptMessages(window.messages);
+/**
+ * The window as the model gets it: the summary as the answer to SUMMARY_QUESTION, then the messages after it.
+ * `convert` turns stored messages into prompt messages (a reader that converted them already hands those out).
+ */
+export function windowPromptMessages<M extends MessageWithParts>(
+  window: HistoryWindow<M>,
+  convert: (messages: M[]) => LanguageModelV3Message[] = toPromptMessages,
+): LanguageModelV3Message[] {
+  const rest = convert(window.messages);
   if (!window.compaction) return rest;
-  const summary = toPromptMessages([window.compaction.summary]);
+  const summary = convert([window.compaction.summary]);
   const resume = rest[0]?.role === "user" ? [] : [userText(CONTINUE_PROMPT)];
   return [userText(SUMMARY_QUESTION), ...summary, ...resume, ...rest];
+}
+
+/** A stored message as the prompt needs it: converted once, with only what the window looks at kept beside. */
+interface PromptEntry extends MessageWithParts {
+  prompt: LanguageModelV3Message[];
+}
+
+/**
+ * A session's history as the model gets it, from its latest compaction on, read message by message: each message
+ * is converted as it is read and only its info (and a compaction marker's part) is kept beside, so the run never
+ * holds the parsed parts of the whole session at once.
+ */
+export function storedPrompt(store: Store, sessionID: string): LanguageModelV3Message[] {
+  const entries: PromptEntry[] = [];
+  store.forEachMessage(sessionID, (message) =>
+    entries.push({ info: message.info, parts: message.parts.filter((p) => p.type === "compaction"), prompt: toPromptMessages([message]) }),
+  );
+  return windowPromptMessages(historyWindow(entries), (list) => list.flatMap((entry) => entry.prompt));
 }
 
 /** What a compaction summarises and what it keeps. */

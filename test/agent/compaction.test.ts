@@ -6,6 +6,7 @@ import {
   historyBudget,
   historyWindow,
   isContextLengthError,
+  storedPrompt,
   SUMMARY_QUESTION,
   windowPromptMessages,
 } from "../../src/agent/context.js";
@@ -167,6 +168,10 @@ describe("compaction in a run, against a loopback model", () => {
     const next = sent(model.of("turn").at(-1)!);
     expect(next).toContain("SUMMARY-TEXT");
     expect(next).not.toContain("OLD-ONE");
+    // A run reads its history message by message; the window is the same as from the whole session at once.
+    const whole = windowPromptMessages(historyWindow(rt.store.messages(session.id)));
+    expect(storedPrompt(rt.store, session.id)).toEqual(whole);
+    expect(whole[0]).toEqual({ role: "user", content: [{ type: "text", text: SUMMARY_QUESTION }] });
   });
 
   it("compacts once on a context-length error and sends the step again", async () => {
