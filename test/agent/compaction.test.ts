@@ -246,6 +246,8 @@ describe("compactSession (ode session compact)", () => {
     expect(run.user_message_id).toBe(marker.info.id);
     expect(marker.parts[0]).toMatchObject({ type: "compaction", auto: false });
     expect(marker.parts[0]).not.toHaveProperty("overflow");
+    // The marker is no prompt: title generation still counts two.
+    expect(rt.store.promptCount(session.id)).toBe(2);
     expect(records(rt, session.id)).toEqual([result.compaction]);
     // The report shows where the history was compacted, and the summary as the answer to it.
     const page = renderSessionReport(buildExport(rt, session.id));
