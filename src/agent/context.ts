@@ -108,9 +108,9 @@ interface PromptEntry extends MessageWithParts {
  */
 export function storedPrompt(store: Store, sessionID: string): LanguageModelV3Message[] {
   const entries: PromptEntry[] = [];
-  store.forEachMessage(sessionID, (message) =>
-    entries.push({ info: message.info, parts: message.parts.filter((p) => p.type === "compaction"), prompt: toPromptMessages([message]) }),
-  );
+  for (const message of store.iterateMessages(sessionID)) {
+    entries.push({ info: message.info, parts: message.parts.filter((p) => p.type === "compaction"), prompt: toPromptMessages([message]) });
+  }
   return windowPromptMessages(historyWindow(entries), (list) => list.flatMap((entry) => entry.prompt));
 }
 

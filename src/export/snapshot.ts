@@ -57,8 +57,6 @@ class ExportTally {
       if (Array.isArray(message.instructions)) for (const file of message.instructions) this.instructions.add(String(file));
     }
     const compaction = compactionRecordOf(message);
-    if (compaction) compactions.push(compaction);
-    const compaction = compactionRecordOf(message);
     if (compaction) this.compactions.push(compaction);
     const found = messageAbortOf(message);
     if (found) this.messageAborts.push(found);
