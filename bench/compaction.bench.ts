@@ -5,50 +5,18 @@
 // limit), and the CPU of the next turn against a turn on a new session. Medians of 3 imports.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { createServer } from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { listenOnLoopback } from "../test/support/loopback.js";
 import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
+import { startTailModel, type RequestKind } from "./tail-model.js";
 
 const ODE = path.resolve("dist/ode.js");
 const MESSAGES = Number(process.env.ODE_BENCH_MESSAGES ?? 10_000);
 const RUNS = 3;
 
-function chunk(delta: object, finish: string | null = null): string {
-  return `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-}
-
-type Kind = "title" | "summary" | "turn";
-let requests: Array<{ kind: Kind; bytes: number }> = [];
-
-const server = createServer((req, res) => {
-  // The system message opens the body and the last message's role closes it; the middle is only counted.
-  let head = "";
-  let tail = Buffer.alloc(0);
-  let bytes = 0;
-  req.on("data", (data: Buffer) => {
-    if (head.length < 4096) head += data.toString("utf8");
-    bytes += data.length;
-    tail = Buffer.concat([tail, data]).subarray(-65536);
-  });
-  req.on("end", () => {
-    const end = tail.toString("utf8");
-    const kind: Kind = head.includes("You condense the conversation") ? "summary" : end.includes('"tools"') ? "turn" : "title";
-    requests.push({ kind, bytes });
-    res.writeHead(200, { "content-type": "text/event-stream" });
-    if (kind === "title") res.write(chunk({ content: "Bench title" }, "stop"));
-    else if (kind === "summary") res.write(chunk({ content: `The user ran ${MESSAGES / 2} turns of bash and read calls; nothing is open.` }, "stop"));
-    else if (end.lastIndexOf('"role":"tool"') > end.lastIndexOf('"role":"user"')) res.write(chunk({ content: "done" }, "stop"));
-    else {
-      const call = { index: 0, id: `call_${bytes}`, type: "function", function: { name: "bash", arguments: JSON.stringify({ command: "echo hi" }) } };
-      res.write(chunk({ tool_calls: [call] }, "tool_calls"));
-    }
-    res.end("data: [DONE]\n\n");
-  });
-});
-const model = await listenOnLoopback(server);
+const model = await startTailModel(`The user ran ${MESSAGES / 2} turns of bash and read calls; nothing is open.`);
+const { requests } = model;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-compaction-"));
 const config = (limit?: object) => ({
@@ -67,11 +35,11 @@ function importSession(n: number): string {
   return id;
 }
 
-const bytesOf = (kind: Kind) => requests.filter((r) => r.kind === kind).map((r) => r.bytes);
+const bytesOf = (kind: RequestKind) => requests.filter((r) => r.kind === kind).map((r) => r.bytes);
 
 // Without a limit: the whole history goes with every step.
 fs.writeFileSync(path.join(dir, "ode.json"), JSON.stringify(config()));
-requests = [];
+requests.length = 0;
 await run(["-s", importSession(0)]);
 const uncompacted = bytesOf("turn")[0]!;
 
@@ -84,7 +52,7 @@ const summaryBytes: number[] = [];
 const firstStepBytes: number[] = [];
 for (let i = 1; i <= RUNS; i++) {
   const id = importSession(i);
-  requests = [];
+  requests.length = 0;
   compacting.push(await run(["-s", id]));
   const kinds = requests.map((r) => r.kind).filter((k) => k !== "title");
   if (kinds[0] !== "summary") throw new Error(`expected a compaction before the first step, got ${kinds.join(", ")}`);

@@ -1,46 +1,20 @@
 // Issue 18: what a one-tool turn costs on a long session. A session of N messages is imported, then `ode run -s`
 // adds one turn (a bash call, then an answer) against a loopback model; CPU (user + system), wall time and peak
-// RSS of the built CLI, against the same turn on a new session. The model server only reads what it needs of each
-// request (whether the conversation ends in a tool result), so its own cost stays out of the measurement.
+// RSS of the built CLI, against the same turn on a new session.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { createServer } from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { listenOnLoopback } from "../test/support/loopback.js";
 import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
+import { startTailModel } from "./tail-model.js";
 
 const ODE = path.resolve("dist/ode.js");
 const sizes = (process.env.ODE_BENCH_SIZES ?? "1k,10k,100k").split(",");
 const messagesOf = (size: string) => Number(size.replace(/k$/, "")) * 1000;
 const runsOf = (size: string) => (messagesOf(size) >= 100_000 ? 1 : 3);
 
-function chunk(delta: object, finish: string | null = null): string {
-  return `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-}
-
-const server = createServer((req, res) => {
-  // Only the end of the body matters: `tools` and the last message's role come after the history.
-  let tail = Buffer.alloc(0);
-  let bytes = 0;
-  req.on("data", (data: Buffer) => {
-    bytes += data.length;
-    tail = Buffer.concat([tail, data]).subarray(-65536);
-  });
-  req.on("end", () => {
-    const end = tail.toString("utf8");
-    res.writeHead(200, { "content-type": "text/event-stream" });
-    if (!end.includes('"tools"')) res.write(chunk({ content: "Bench title" }, "stop"));
-    else if (end.lastIndexOf('"role":"tool"') > end.lastIndexOf('"role":"user"')) res.write(chunk({ content: "done" }, "stop"));
-    else {
-      const call = { index: 0, id: `call_${bytes}`, type: "function", function: { name: "bash", arguments: JSON.stringify({ command: "echo hi" }) } };
-      res.write(chunk({ tool_calls: [call] }, "tool_calls"));
-    }
-    res.end("data: [DONE]\n\n");
-  });
-});
-const model = await listenOnLoopback(server);
+const model = await startTailModel();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-long-"));
 fs.writeFileSync(
