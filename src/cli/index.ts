@@ -1,38 +1,7 @@
-import { Command } from "commander";
 import { VERSION } from "../version.js";
-import { registerExport } from "./export.js";
-import { registerImport } from "./import.js";
-import { registerInteractive } from "./interactive.js";
-import { registerLoop } from "./loop.js";
-import { registerReport } from "./report.js";
-import { registerRun } from "./run.js";
-import { registerServe } from "./serve.js";
-import { registerSession } from "./session.js";
-import { registerShell } from "./shell.js";
 
-// Command modules register their options only; each loads its implementation when it runs, so `ode --version`
-// and `--help` start without loading the model SDKs or the database.
-const program = new Command("ode")
-  .description("a coding-agent runtime that knows which session did what, and why a run stopped")
-  .version(VERSION, "-v, --version", "print the release version")
-  .showHelpAfterError()
-  // `-s` belongs to the interactive prompt before a subcommand and to `run` after it.
-  .enablePositionalOptions();
-
-registerInteractive(program);
-registerRun(program);
-registerLoop(program);
-registerShell(program);
-registerSession(program);
-registerExport(program);
-registerImport(program);
-registerReport(program);
-registerServe(program);
-
-// `ode session list | head -1`: the reader went away, which is not an error of ours.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(0);
-  throw error;
-});
-
-await program.parseAsync(process.argv);
+// `ode --version` answers before the command table (commander and every command's options) is even read: it is
+// what scripts and wrappers run most often, and it should cost no more than starting node.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) process.stdout.write(`${VERSION}\n`);
+else await import("./program.js");
