@@ -1,6 +1,5 @@
 import type { LanguageModelV3Message, LanguageModelV3ToolResultPart } from "@ai-sdk/provider";
 import type { MessageWithParts, ToolPart } from "../session/schema.js";
-import type { Store } from "../session/store.js";
 
 type AssistantContent = Extract<LanguageModelV3Message, { role: "assistant" }>["content"];
 
@@ -18,12 +17,6 @@ function toolResultOutput(part: ToolPart): LanguageModelV3ToolResultPart["output
 export function toPromptMessages(messages: MessageWithParts[]): LanguageModelV3Message[] {
   const out: LanguageModelV3Message[] = [];
   for (const message of messages) appendPromptMessages(out, message);
-  return out;
-}
-
-/** A session's stored conversation as prompt messages, read message by message, appended to `out`. */
-export function historyPrompt(store: Store, sessionID: string, out: LanguageModelV3Message[] = []): LanguageModelV3Message[] {
-  for (const message of store.iterateMessages(sessionID)) appendPromptMessages(out, message);
   return out;
 }
 
