@@ -49,7 +49,7 @@ export function registerReport(program: Command): void {
     .option("-o, --output <file>", "write to this file (`-` for stdout; default: <ID>.html)")
     .action(
       action(async (sessionID: string | undefined, opts: ReportOptions) => {
-        const fs = await import("node:fs");
+        const { writeFileAtomically } = await import("../export/write.js");
         const { InvalidInputError } = await import("../session/errors.js");
         if (sessionID && opts.loop) throw new InvalidInputError("give a session id or --loop, not both");
         let id: string;
@@ -66,7 +66,8 @@ export function registerReport(program: Command): void {
         }
         // Named after the id as given, not the sanitized pseudonym, so the user finds it.
         const file = opts.output ?? `${id}${opts.sanitize ? ".sanitized" : ""}.html`;
-        fs.writeFileSync(file, page);
+        // Whole or not at all: a full disk leaves the previous report (or none), never half a page.
+        writeFileAtomically(file, [page]);
         process.stderr.write(`ode: report written to ${file}\n`);
       }),
     );

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +8,7 @@ import { sessionDocument } from "../../bench/session-document.js";
 import { runAndAbort } from "../export/support.js";
 import { Canaries, GENERATED, importAndExport, richExport, runtimeCanaries } from "../export/canaries.js";
 import { openBrowser, type Browser, type Tab } from "../support/browser.js";
-import { makeProject, runOde, scriptedConfig, tempDir } from "../support/ode.js";
+import { collect, makeProject, ODE, runOde, scriptedConfig, tempDir } from "../support/ode.js";
 import { abortedSession, exportOf, SCRIPT, USER_REASON, writePage } from "./support.js";
 
 let browser: Browser;
@@ -207,4 +208,25 @@ describe("a long session", () => {
     await tab.screenshot("report-long-session", false);
     await tab.close();
   }, 60_000);
+});
+
+describe("ode report -o", () => {
+  it("leaves the file as it was, and no temporary file, when the file system refuses the write", async () => {
+    const project = makeProject();
+    const id = "ses_000000000001reportWrite001";
+    const input = path.join(project.dir, "session.json");
+    fs.writeFileSync(input, sessionDocument(id, 200));
+    expect((await runOde(project, ["import", input])).code).toBe(0);
+    const dir = path.join(project.dir, "out");
+    fs.mkdirSync(dir);
+    const out = path.join(dir, "report.html");
+    fs.writeFileSync(out, "the previous report\n");
+    // A file size limit of 64 KiB: the write fails part way (EFBIG), as on a full disk.
+    const child = spawn("bash", ["-c", `ulimit -f 64 && exec "${process.execPath}" "${ODE}" report ${id} -o "${out}"`], { env: project.env, cwd: project.dir });
+    const { code, stderr } = await collect(child);
+    expect(stderr).toBe(`ode: cannot write ${out}: EFBIG\n`);
+    expect(code).toBe(2);
+    expect(fs.readdirSync(dir)).toEqual(["report.html"]);
+    expect(fs.readFileSync(out, "utf8")).toBe("the previous report\n");
+  });
 });
