@@ -1,4 +1,4 @@
-import { APICallError, type LanguageModelV3Message } from "@ai-sdk/provider";
+import { APICallError, type LanguageModelV3Message, type LanguageModelV3ToolResultPart } from "@ai-sdk/provider";
 import type { ModelLimits } from "../provider/catalog.js";
 import { compactionPartOf, isCompletedSummary, isSummary } from "../session/compaction.js";
 import type { MessageWithParts } from "../session/schema.js";
@@ -32,9 +32,14 @@ function contentChars(message: LanguageModelV3Message): number {
   for (const part of message.content) {
     if (part.type === "text" || part.type === "reasoning") chars += part.text.length;
     else if (part.type === "tool-call") chars += part.toolName.length + JSON.stringify(part.input ?? {}).length;
-    else if (part.type === "tool-result") chars += part.toolName.length + JSON.stringify(part.output).length;
+    else if (part.type === "tool-result") chars += part.toolName.length + resultChars(part.output);
   }
   return chars;
+}
+
+/** A tool result's text is counted by its length: stringifying each one would serialise the whole history again. */
+function resultChars(output: LanguageModelV3ToolResultPart["output"]): number {
+  return output.type === "text" || output.type === "error-text" ? output.value.length : JSON.stringify(output).length;
 }
 
 /**
