@@ -27,6 +27,7 @@ export function ensureDir(dir: string): void {
     const parent = path.dirname(dir);
     if (code !== "ENOENT" || parent === dir || fs.existsSync(parent)) throw error;
     ensureDir(parent);
-    fs.mkdirSync(dir);
+    // Once more through the checks: another process opening the same new data directory may have made `dir` since.
+    ensureDir(dir);
   }
 }
