@@ -1,9 +1,10 @@
 import { APICallError, type LanguageModelV3Message, type LanguageModelV3ToolResultPart } from "@ai-sdk/provider";
 import type { ModelLimits } from "../provider/catalog.js";
 import { compactionPartOf, isCompletedSummary, isSummary } from "../session/compaction.js";
-import type { MessageWithParts } from "../session/schema.js";
+import { promptCacheOf } from "../session/prompt-cache.js";
+import type { MessageWithParts, Part } from "../session/schema.js";
 import type { Store } from "../session/store.js";
-import { toPromptMessages } from "./history.js";
+import { PROMPT_FORMAT, PROMPT_PART_TYPES, toPromptMessages } from "./history.js";
 
 /** Reserved for the model's answer when its `limit.output` is unknown, and at most (opencode's cap too). */
 export const OUTPUT_RESERVE_MAX = 32_000;
@@ -107,15 +108,23 @@ interface PromptEntry extends MessageWithParts {
 }
 
 /**
- * A session's history as the model gets it, from its latest compaction on, read message by message: each message
- * is converted as it is read and only its info (and a compaction marker's part) is kept beside, so the run never
- * holds the parsed parts of the whole session at once.
+ * A session's history as the model gets it, from its latest compaction on. Each message comes from the prompt
+ * cache, or is converted from its parts and cached; only infos and compaction parts are kept beside, so the run
+ * never holds the parsed parts of the whole session at once.
  */
 export function storedPrompt(store: Store, sessionID: string): LanguageModelV3Message[] {
+  const compactions = new Map<string, Part[]>();
+  for (const part of store.partsOfType(sessionID, "compaction")) compactions.set(part.messageID, [...(compactions.get(part.messageID) ?? []), part]);
+  const cache = promptCacheOf(store);
   const entries: PromptEntry[] = [];
-  for (const message of store.iterateMessages(sessionID)) {
-    entries.push({ info: message.info, parts: message.parts.filter((p) => p.type === "compaction"), prompt: toPromptMessages([message]) });
+  const uncached: PromptEntry[] = [];
+  for (const { info, cached } of cache.messages(sessionID, PROMPT_FORMAT)) {
+    const entry = { info, parts: compactions.get(info.id) ?? [], prompt: cached === undefined ? [] : (JSON.parse(cached) as LanguageModelV3Message[]) };
+    entries.push(entry);
+    if (cached === undefined) uncached.push(entry);
   }
+  const converted = cache.fill(sessionID, uncached.map((entry) => entry.info), PROMPT_PART_TYPES, PROMPT_FORMAT, (message) => toPromptMessages([message]));
+  uncached.forEach((entry, i) => (entry.prompt = converted[i]!));
   return windowPromptMessages(historyWindow(entries), (list) => list.flatMap((entry) => entry.prompt));
 }
 

@@ -10,6 +10,12 @@ function toolResultOutput(part: ToolPart): LanguageModelV3ToolResultPart["output
   return { type: "error-text", value: "The tool call was interrupted before it finished." };
 }
 
+/** The only part types `toPromptMessages` reads: a reader of history for the model can skip the rest. */
+export const PROMPT_PART_TYPES = ["text", "reasoning", "tool"] as const satisfies readonly MessageWithParts["parts"][number]["type"][];
+
+/** What `toPromptMessages` makes of a message, as the prompt cache names it: change it whenever that changes. */
+export const PROMPT_FORMAT = 1;
+
 /**
  * The stored conversation in the provider's own prompt format: the same conversion for history and for the steps
  * of a run. Built once per run and appended to per step, so nothing re-validates the whole history on each step.

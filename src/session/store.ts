@@ -20,7 +20,7 @@ interface SessionRow {
   extra: string;
 }
 
-interface MessageRow {
+export interface MessageRow {
   id: string;
   info: string;
   diagnostics: string;
@@ -44,7 +44,7 @@ function toSessionInfo(row: SessionRow): SessionInfo {
   };
 }
 
-function toMessageInfo(row: MessageRow): MessageInfo {
+export function toMessageInfo(row: MessageRow): MessageInfo {
   const info = JSON.parse(row.info) as MessageInfo;
   if (row.diagnostics !== "{}") (info as Record<string, unknown>).diagnostics = JSON.parse(row.diagnostics);
   return info;
@@ -103,6 +103,9 @@ export class Store {
       ),
       partsOf: db.prepare<[string], { message_id: string; data: string }>(
         `SELECT message_id, data FROM parts WHERE session_id = ? ORDER BY message_id, id`,
+      ),
+      partsOfType: db.prepare<[string, string], { data: string }>(
+        `SELECT data FROM parts WHERE session_id = ? AND type = ? ORDER BY message_id, id`,
       ),
       partCounts: db.prepare<[string], { parts: number; tools: number }>(
         `SELECT count(*) AS parts, coalesce(sum(type = 'tool'), 0) AS tools FROM parts WHERE session_id = ?`,
@@ -352,6 +355,11 @@ export class Store {
     } finally {
       parts.return?.();
     }
+  }
+
+  /** The session's parts of one type, in message order: found in the index, only they are read. */
+  partsOfType(sessionID: string, type: Part["type"]): Part[] {
+    return this.stmt.partsOfType.all(sessionID, type).map((row) => JSON.parse(row.data) as Part);
   }
 
   /** Every message's info, without parts, in the order of `messages`. */

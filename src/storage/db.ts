@@ -121,6 +121,24 @@ const MIGRATIONS: string[] = [
   DROP INDEX parts_session;
   CREATE INDEX parts_session ON parts(session_id, message_id, id, type);
   `,
+  // Each message as the model's prompt has it (session/prompt-cache.ts). A change to any part of a message drops its
+  // entry here, whoever writes it (this release, an older one, an import), so an entry is never older than its parts.
+  `
+  CREATE TABLE prompt_cache (
+    message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    format INTEGER NOT NULL,
+    prompt TEXT NOT NULL
+  );
+  CREATE TRIGGER parts_insert_uncache AFTER INSERT ON parts BEGIN
+    DELETE FROM prompt_cache WHERE message_id = NEW.message_id;
+  END;
+  CREATE TRIGGER parts_update_uncache AFTER UPDATE ON parts BEGIN
+    DELETE FROM prompt_cache WHERE message_id IN (OLD.message_id, NEW.message_id);
+  END;
+  CREATE TRIGGER parts_delete_uncache AFTER DELETE ON parts BEGIN
+    DELETE FROM prompt_cache WHERE message_id = OLD.message_id;
+  END;
+  `,
 ];
 
 /** The SQLite result code of a failed statement (`SQLITE_CONSTRAINT_UNIQUE`, ...), or undefined for other errors. */

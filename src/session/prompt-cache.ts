@@ -1,0 +1,100 @@
+import { sqliteCode } from "../storage/db.js";
+import type { MessageInfo, MessageWithParts, Part } from "./schema.js";
+import { toMessageInfo, type MessageRow, type Store } from "./store.js";
+
+/** Messages converted and cached per write transaction: the first run on a long session holds the lock in short turns. */
+const FILL_BATCH = 1000;
+
+export interface CachedMessage {
+  info: MessageInfo;
+  /** The cached conversion as JSON; undefined when the message has none in the asked format. */
+  cached: string | undefined;
+}
+
+/**
+ * Each message of a session as the model's prompt has it, kept beside the message, so a run on a long session reads
+ * one row per message instead of every part of it. Triggers on `parts` drop a message's entry whenever one of its
+ * parts changes; `format` names the conversion that wrote an entry, so one that converts differently ignores it.
+ */
+export class PromptCache {
+  private readonly stmt;
+
+  constructor(private readonly store: Store) {
+    const db = store.db;
+    this.stmt = {
+      messages: db.prepare<{ session: string; format: number }, MessageRow & { prompt: string | null }>(
+        `SELECT m.id, m.info, m.diagnostics, c.prompt FROM messages m
+         LEFT JOIN prompt_cache c ON c.message_id = m.id AND c.format = @format
+         WHERE m.session_id = @session ORDER BY m.id`,
+      ),
+      parts: db.prepare<{ session: string; ids: string; types: string }, { message_id: string; data: string }>(
+        `SELECT message_id, data FROM parts
+         WHERE session_id = @session AND message_id IN (SELECT value FROM json_each(@ids))
+           AND type IN (SELECT value FROM json_each(@types))
+         ORDER BY message_id, id`,
+      ),
+      put: db.prepare<{ id: string; format: number; prompt: string }>(
+        `INSERT INTO prompt_cache (message_id, format, prompt) VALUES (@id, @format, @prompt)
+         ON CONFLICT(message_id) DO UPDATE SET format = excluded.format, prompt = excluded.prompt`,
+      ),
+    };
+  }
+
+  /** Every message of the session, in order, with its entry in `format` if it has one. */
+  *messages(sessionID: string, format: number): Generator<CachedMessage> {
+    for (const row of this.stmt.messages.iterate({ session: sessionID, format })) {
+      yield { info: toMessageInfo(row), cached: row.prompt ?? undefined };
+    }
+  }
+
+  /**
+   * Converts `messages` (of one session, without entries) from their parts of `types`, and caches the results. The
+   * parts are read and the entries written in one write transaction, so no writer changes a part in between; when
+   * the lock or the space cannot be had, the messages are converted all the same and nothing is cached.
+   */
+  fill<T>(sessionID: string, messages: readonly MessageInfo[], types: readonly string[], format: number, convert: (message: MessageWithParts) => T): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < messages.length; i += FILL_BATCH) {
+      const batch = messages.slice(i, i + FILL_BATCH);
+      const convertBatch = (cache: boolean) =>
+        this.store.db.transaction(() => {
+          const parts = this.partsOf(sessionID, batch, types);
+          return batch.map((info) => {
+            const result = convert({ info, parts: parts.get(info.id) ?? [] });
+            if (cache) this.stmt.put.run({ id: info.id, format, prompt: JSON.stringify(result) });
+            return result;
+          });
+        });
+      let converted: T[];
+      try {
+        converted = convertBatch(true).immediate();
+      } catch (error) {
+        // Busy past the timeout, a full disk, a read-only file: the cache is only a shortcut.
+        if (sqliteCode(error) === undefined) throw error;
+        converted = convertBatch(false).deferred();
+      }
+      for (const result of converted) out.push(result);
+    }
+    return out;
+  }
+
+  private partsOf(sessionID: string, messages: readonly MessageInfo[], types: readonly string[]): Map<string, Part[]> {
+    const byMessage = new Map<string, Part[]>();
+    const rows = this.stmt.parts.iterate({ session: sessionID, ids: JSON.stringify(messages.map((m) => m.id)), types: JSON.stringify(types) });
+    for (const row of rows) {
+      let list = byMessage.get(row.message_id);
+      if (!list) byMessage.set(row.message_id, (list = []));
+      list.push(JSON.parse(row.data) as Part);
+    }
+    return byMessage;
+  }
+}
+
+const caches = new WeakMap<Store, PromptCache>();
+
+/** The store's cache, its statements prepared on first use. */
+export function promptCacheOf(store: Store): PromptCache {
+  let cache = caches.get(store);
+  if (!cache) caches.set(store, (cache = new PromptCache(store)));
+  return cache;
+}
