@@ -13,8 +13,9 @@ export interface CachedMessage {
 
 /**
  * Each message of a session as the model's prompt has it, kept beside the message, so a run on a long session reads
- * one row per message instead of every part of it. Triggers on `parts` drop a message's entry whenever one of its
- * parts changes; `format` names the conversion that wrote an entry, so one that converts differently ignores it.
+ * one row per message instead of every part of it. An entry counts only while its message has as many parts as when
+ * it was made (a part was added otherwise) and until a trigger on `parts` drops it (one was changed or deleted);
+ * `format` names the conversion that wrote it, so one that converts differently ignores it.
  */
 export class PromptCache {
   private readonly stmt;
@@ -25,6 +26,7 @@ export class PromptCache {
       messages: db.prepare<{ session: string; format: number }, MessageRow & { prompt: string | null }>(
         `SELECT m.id, m.info, m.diagnostics, c.prompt FROM messages m
          LEFT JOIN prompt_cache c ON c.message_id = m.id AND c.format = @format
+           AND c.parts = (SELECT count(*) FROM parts p WHERE p.session_id = m.session_id AND p.message_id = m.id)
          WHERE m.session_id = @session ORDER BY m.id`,
       ),
       parts: db.prepare<{ session: string; ids: string; types: string }, { message_id: string; data: string }>(
@@ -33,9 +35,13 @@ export class PromptCache {
            AND type IN (SELECT value FROM json_each(@types))
          ORDER BY message_id, id`,
       ),
-      put: db.prepare<{ id: string; format: number; prompt: string }>(
-        `INSERT INTO prompt_cache (message_id, format, prompt) VALUES (@id, @format, @prompt)
-         ON CONFLICT(message_id) DO UPDATE SET format = excluded.format, prompt = excluded.prompt`,
+      counts: db.prepare<{ session: string; ids: string }, { message_id: string; parts: number }>(
+        `SELECT message_id, count(*) AS parts FROM parts
+         WHERE session_id = @session AND message_id IN (SELECT value FROM json_each(@ids)) GROUP BY message_id`,
+      ),
+      put: db.prepare<{ id: string; format: number; parts: number; prompt: string }>(
+        `INSERT INTO prompt_cache (message_id, format, parts, prompt) VALUES (@id, @format, @parts, @prompt)
+         ON CONFLICT(message_id) DO UPDATE SET format = excluded.format, parts = excluded.parts, prompt = excluded.prompt`,
       ),
     };
   }
@@ -58,10 +64,12 @@ export class PromptCache {
       const batch = messages.slice(i, i + FILL_BATCH);
       const convertBatch = (cache: boolean) =>
         this.store.db.transaction(() => {
-          const parts = this.partsOf(sessionID, batch, types);
+          const ids = JSON.stringify(batch.map((m) => m.id));
+          const parts = this.partsOf(sessionID, ids, types);
+          const counts = cache ? new Map(this.stmt.counts.all({ session: sessionID, ids }).map((row) => [row.message_id, row.parts])) : undefined;
           return batch.map((info) => {
             const result = convert({ info, parts: parts.get(info.id) ?? [] });
-            if (cache) this.stmt.put.run({ id: info.id, format, prompt: JSON.stringify(result) });
+            if (counts) this.stmt.put.run({ id: info.id, format, parts: counts.get(info.id) ?? 0, prompt: JSON.stringify(result) });
             return result;
           });
         });
@@ -78,9 +86,10 @@ export class PromptCache {
     return out;
   }
 
-  private partsOf(sessionID: string, messages: readonly MessageInfo[], types: readonly string[]): Map<string, Part[]> {
+  /** `ids` as a JSON array. */
+  private partsOf(sessionID: string, ids: string, types: readonly string[]): Map<string, Part[]> {
     const byMessage = new Map<string, Part[]>();
-    const rows = this.stmt.parts.iterate({ session: sessionID, ids: JSON.stringify(messages.map((m) => m.id)), types: JSON.stringify(types) });
+    const rows = this.stmt.parts.iterate({ session: sessionID, ids, types: JSON.stringify(types) });
     for (const row of rows) {
       let list = byMessage.get(row.message_id);
       if (!list) byMessage.set(row.message_id, (list = []));

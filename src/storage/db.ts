@@ -121,17 +121,17 @@ const MIGRATIONS: string[] = [
   DROP INDEX parts_session;
   CREATE INDEX parts_session ON parts(session_id, message_id, id, type);
   `,
-  // Each message as the model's prompt has it (session/prompt-cache.ts). A change to any part of a message drops its
-  // entry here, whoever writes it (this release, an older one, an import), so an entry is never older than its parts.
+  // Each message as the model's prompt has it (session/prompt-cache.ts), with the number of parts it was made from:
+  // a part added since shows in that count, and triggers drop the entry when one is changed or deleted, whoever
+  // writes (this release, an older one, sqlite3 itself). No trigger on insert: it would make each insert of a long
+  // transaction (an import) keep a statement journal.
   `
   CREATE TABLE prompt_cache (
     message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
     format INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
     prompt TEXT NOT NULL
   );
-  CREATE TRIGGER parts_insert_uncache AFTER INSERT ON parts BEGIN
-    DELETE FROM prompt_cache WHERE message_id = NEW.message_id;
-  END;
   CREATE TRIGGER parts_update_uncache AFTER UPDATE ON parts BEGIN
     DELETE FROM prompt_cache WHERE message_id IN (OLD.message_id, NEW.message_id);
   END;

@@ -97,7 +97,7 @@ describe("the prompt cache", () => {
     const store = Store.open(dir);
     const { session } = sessionWithTurns(store, dir, 1);
     const [user] = store.messages(session.id);
-    store.db.prepare("INSERT INTO prompt_cache (message_id, format, prompt) VALUES (?, 0, ?)").run(user!.info.id, "[]");
+    store.db.prepare("INSERT INTO prompt_cache (message_id, format, parts, prompt) VALUES (?, 0, 1, ?)").run(user!.info.id, "[]");
     expect(storedPrompt(store, session.id)).toEqual(uncachedPrompt(store, session.id));
     store.close();
   });
