@@ -1,6 +1,7 @@
 // Issue 18: what a one-tool turn costs on a long session. A session of N messages is imported, then `ode run -s`
 // adds one turn (a bash call, then an answer) against a loopback model; CPU (user + system), wall time and peak
-// RSS of the built CLI, against the same turn on a new session.
+// RSS of the built CLI, against the same turn on a new session. The first turn after the import, which writes the
+// prompt cache, is reported on its own.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -43,6 +44,11 @@ for (const size of sizes) {
   const historyMiB = fs.statSync(file).size / 2 ** 20;
   execFileSync(process.execPath, [ODE, "import", file], { env, stdio: ["ignore", "ignore", "inherit"] });
   fs.rmSync(file);
+  // The first run after the import converts the whole history and writes the prompt cache; the runs after it
+  // read the cache.
+  const first = await measure(["-s", id], 1);
+  report(`first turn after importing a ${size}-message session (${historyMiB.toFixed(0)} MiB of history JSON), filling the prompt cache: CPU`, first.cpuMs, "ms");
+  report("  peak RSS", first.rssMiB, "MiB");
   const runs = runsOf(size);
   const turn = await measure(["-s", id], runs);
   report(`one-tool turn on a ${size}-message session (${historyMiB.toFixed(0)} MiB of history JSON): CPU`, turn.cpuMs, "ms");
