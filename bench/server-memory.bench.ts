@@ -14,7 +14,23 @@ const ODE = path.resolve("dist/ode.js");
 const PROBE = path.resolve("bench/memory-probe.cjs");
 const TURNS = Number(process.env.ODE_BENCH_TURNS) || 1000;
 const SESSION_TURNS = Number(process.env.ODE_BENCH_SESSION_TURNS) || 300;
+/** Runs of each scenario; the growths reported are their medians. */
+const RUNS = Number(process.env.ODE_BENCH_RUNS) || 1;
+/** Some of the scenarios, by key (`client,no-client,session-client,session`). */
+const ONLY = process.env.ODE_BENCH_SCENARIOS?.split(",");
+/** Node flags for the server, to compare V8 settings (`--max-semi-space-size=4`). */
+const NODE_FLAGS = process.env.ODE_BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
 const MiB = 1024 * 1024;
+
+/** Resident bytes by kind of mapping, from /proc/PID/smaps. */
+interface Mappings {
+  /** The main malloc arena (brk): SQLite's page cache, better-sqlite3's and Node's own small allocations. */
+  brk: number;
+  /** Other anonymous memory: V8's heap pages, other threads' malloc arenas, large malloc blocks. */
+  anon: number;
+  /** Files: the node binary, shared libraries, SQLite's shared-memory file. */
+  file: number;
+}
 
 interface Sample {
   turn: number;
@@ -22,12 +38,25 @@ interface Sample {
   rss: number;
   /** RSS right after the probe's full collection: the garbage of the last turns no longer counts. */
   rssCollected: number;
-  heapUsed: number;
-  /** The heap V8 keeps committed after the collection. */
-  heapTotal: number;
-  external: number;
+  /** process.memoryUsage() as the turns left it, and after the probe's full collection. */
+  usage: NodeJS.MemoryUsage;
+  collected: NodeJS.MemoryUsage;
+  /** Read before the collection. */
+  mappings: Mappings;
   /** Median time of the turns since the previous sample. */
   turnMs: number;
+}
+
+function mappings(pid: number): Mappings {
+  const out: Mappings = { brk: 0, anon: 0, file: 0 };
+  let kind: keyof Mappings = "anon";
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) kind = header[2] === "[heap]" ? "brk" : header[1] !== "0" || header[2]!.startsWith("/") ? "file" : "anon";
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] += Number(rss[1]) * 1024;
+  }
+  return out;
 }
 
 const model = await startOpenAIServer((req) => {
@@ -47,7 +76,7 @@ async function scenario(oneSession: boolean, watch: boolean, turns: number): Pro
   const server = fork(ODE, ["serve", "--port", "0"], {
     cwd: dir,
     env: { ...process.env, ODE_DATA_DIR: path.join(dir, "data"), ODE_SERVER_PASSWORD: "" },
-    execArgv: ["--expose-gc", "--require", PROBE],
+    execArgv: [...NODE_FLAGS, "--expose-gc", "--require", PROBE],
     stdio: ["ignore", "pipe", "inherit", "ipc"],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -61,8 +90,8 @@ async function scenario(oneSession: boolean, watch: boolean, turns: number): Pro
   });
 
   const memory = () =>
-    new Promise<NodeJS.MemoryUsage>((resolve) => {
-      server.once("message", (answer) => resolve((answer as { memory: NodeJS.MemoryUsage }).memory));
+    new Promise<{ usage: NodeJS.MemoryUsage; memory: NodeJS.MemoryUsage }>((resolve) => {
+      server.once("message", (answer) => resolve(answer as { usage: NodeJS.MemoryUsage; memory: NodeJS.MemoryUsage }));
       server.send("memory");
     });
   const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1]) * 1024;
@@ -104,10 +133,10 @@ async function scenario(oneSession: boolean, watch: boolean, turns: number): Pro
     // The loopback model keeps every request; in one session they grow with the history, and this is not the server.
     model.requests.length = 0;
     if (turn % (turns / 10) === 0) {
+      const before = mappings(server.pid!);
       // heapUsed after the probe's full collection: what the server retains.
-      const { heapUsed, heapTotal, external } = await memory();
-      const rssCollected = rss();
-      samples.push({ turn, rss: median(resident), rssCollected, heapUsed, heapTotal, external, turnMs: median(times) });
+      const { usage, memory: collected } = await memory();
+      samples.push({ turn, rss: median(resident), rssCollected: rss(), usage, collected, mappings: before, turnMs: median(times) });
       resident = [];
       times = [];
     }
@@ -121,27 +150,48 @@ async function scenario(oneSession: boolean, watch: boolean, turns: number): Pro
   return samples;
 }
 
-const mib = (bytes: number) => (bytes / MiB).toFixed(1).padStart(9);
+const mib = (bytes: number) => (bytes / MiB).toFixed(1).padStart(8);
 const scenarios = [
-  { oneSession: false, watch: true, turns: TURNS },
-  { oneSession: false, watch: false, turns: TURNS },
-  { oneSession: true, watch: true, turns: SESSION_TURNS },
-  { oneSession: true, watch: false, turns: SESSION_TURNS },
+  { key: "client", oneSession: false, watch: true, turns: TURNS },
+  { key: "no-client", oneSession: false, watch: false, turns: TURNS },
+  { key: "session-client", oneSession: true, watch: true, turns: SESSION_TURNS },
+  { key: "session", oneSession: true, watch: false, turns: SESSION_TURNS },
+].filter(({ key }) => !ONLY || ONLY.includes(key));
+// Each column: how to read it from a sample, and its header.
+const columns: Array<[string, (s: Sample) => number]> = [
+  ["RSS", (s) => s.rss],
+  ["RSS GC'd", (s) => s.rssCollected],
+  ["heapTot", (s) => s.usage.heapTotal],
+  ["heapUsed", (s) => s.usage.heapUsed],
+  ["GC'd", (s) => s.collected.heapUsed],
+  ["heapTot'", (s) => s.collected.heapTotal],
+  ["extern", (s) => s.usage.external],
+  ["arrBuf", (s) => s.usage.arrayBuffers],
+  ["brk", (s) => s.mappings.brk],
+  ["anon", (s) => s.mappings.anon],
+  ["file", (s) => s.mappings.file],
 ];
 for (const { oneSession, watch, turns } of scenarios) {
   const name = `${oneSession ? "one session" : "a session per turn"}, ${watch ? "one /event client" : "no /event client"}`;
-  const samples = await scenario(oneSession, watch, turns);
-  console.log(`\n${name} (MiB; turn ms: median since the last row)`);
-  console.log(["turn", "RSS", "RSS, GC'd", "heapUsed", "heapTotal", "external", "turn ms"].map((h) => h.padStart(9)).join(" "));
-  for (const s of samples) {
-    const row = [s.rss, s.rssCollected, s.heapUsed, s.heapTotal, s.external].map(mib).join(" ");
-    console.log(`${String(s.turn).padStart(9)} ${row} ${s.turnMs.toFixed(1).padStart(9)}`);
+  const growths: number[][] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const samples = await scenario(oneSession, watch, turns);
+    console.log(`\n${name}, run ${run} of ${RUNS} (MiB; heapTot/heapUsed/extern/arrBuf as the turns left them, GC'd and`);
+    console.log(`heapTot' after a full collection; brk/anon/file: resident by mapping; turn ms: median since the last row)`);
+    console.log(["turn", ...columns.map(([header]) => header), "turn ms"].map((h) => h.padStart(8)).join(" "));
+    for (const s of samples) {
+      console.log(`${String(s.turn).padStart(8)} ${columns.map(([, read]) => mib(read(s))).join(" ")} ${s.turnMs.toFixed(1).padStart(8)}`);
+    }
+    const first = samples[0]!;
+    const last = samples.at(-1)!;
+    console.log(["growth", ...columns.map(([, read]) => mib(read(last) - read(first)))].map((h) => h.padStart(8)).join(" "));
+    growths.push([...columns.map(([, read]) => (read(last) - read(first)) / MiB), last.turnMs / first.turnMs]);
   }
-  const first = samples[0]!;
-  const last = samples.at(-1)!;
-  report(`${name}: RSS growth, turn ${first.turn} to ${last.turn}`, (last.rss - first.rss) / MiB, "MiB", "< 20 MiB");
-  report(`${name}: RSS right after a full GC, growth`, (last.rssCollected - first.rssCollected) / MiB, "MiB");
-  report(`${name}: heapUsed growth, turn ${first.turn} to ${last.turn}`, (last.heapUsed - first.heapUsed) / MiB, "MiB");
-  report(`${name}: median turn, last tenth / first tenth`, last.turnMs / first.turnMs, "ratio");
+  const med = (i: number) => median(growths.map((g) => g[i]!));
+  const of = RUNS > 1 ? `, median of ${RUNS} runs` : "";
+  report(`${name}: RSS growth, turn ${turns / 10} to ${turns}${of}`, med(0), "MiB", "< 20 MiB");
+  report(`${name}: RSS right after a full GC, growth${of}`, med(1), "MiB");
+  report(`${name}: heapUsed after a full GC, growth${of}`, med(4), "MiB");
+  report(`${name}: median turn, last tenth / first tenth${of}`, med(columns.length), "ratio");
 }
 await model.close();

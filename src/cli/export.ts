@@ -23,16 +23,16 @@ export function registerExport(program: Command): void {
         const { writeChunks, writeFileAtomically } = await import("../export/write.js");
         const rt = await openModelFreeRuntime({ readOnlyFallback: true });
         try {
+          const options = { sanitize: opts.sanitize, pretty: true };
+          // This process does nothing else meanwhile, so the export reads through the runtime's own connection.
           let chunks: Iterable<string>;
           if (opts.loop) {
-            const { buildLoopExport, sanitizeLoopExport } = await import("../export/loop-export.js");
-            const doc = buildLoopExport(rt, opts.loop);
-            chunks = [JSON.stringify(opts.sanitize ? sanitizeLoopExport(doc) : doc, null, 2) + "\n"];
+            const { loopExportChunks } = await import("../export/loop-export.js");
+            chunks = loopExportChunks(rt, opts.loop, options);
           } else {
             const id = sessionID ?? rt.store.listSessions(rt.directory)[0]?.id;
             if (!id) throw new SessionNotFoundError(`(no session in ${rt.directory} to export)`);
-            // This process does nothing else meanwhile, so the export reads through the runtime's own connection.
-            chunks = exportChunks(rt, id, { sanitize: opts.sanitize, pretty: true });
+            chunks = exportChunks(rt, id, options);
           }
           if (opts.output) writeFileAtomically(opts.output, chunks);
           else await writeChunks(chunks, process.stdout);

@@ -7,8 +7,10 @@ import { runOutcomes } from "../session/runs.js";
 import type { MessageError } from "../session/schema.js";
 import { killModes } from "../shell/spawn.js";
 import { VERSION } from "../version.js";
+import type { Diagnostics } from "./diagnostics.js";
 import { isKnownErrorName, sanitizeExport } from "./sanitize.js";
 import { buildExport, type ExportDocument } from "./snapshot.js";
+import { fieldsOf, inOneRead, jsonArray, jsonObject, sanitizedReferences, sessionJson, type ExportChunkOptions } from "./stream.js";
 
 export const LOOP_EXPORT_FORMAT = "ode.loop";
 
@@ -24,11 +26,48 @@ export interface LoopExportDocument {
   sessions: ExportDocument[];
 }
 
-export function buildLoopExport(rt: Pick<Runtime, "store" | "runs" | "loops">, loopID: string): LoopExportDocument {
+type LoopReader = Pick<Runtime, "store" | "runs" | "loops">;
+
+/** The whole document in memory, for the loop report; `loopExportChunks` writes the same text a session at a time. */
+export function buildLoopExport(rt: LoopReader, loopID: string): LoopExportDocument {
+  const { sessionIDs, ...head } = loopHead(rt, loopID);
+  return { ...head, sessions: sessionIDs.map((id) => buildExport(rt, id)) };
+}
+
+/** Everything of the document but its sessions, and the ids of those: the sessions of the iterations, that still exist. */
+function loopHead(rt: LoopReader, loopID: string): Omit<LoopExportDocument, "sessions"> & { sessionIDs: string[] } {
   const loop = rt.loops.get(loopID);
   const iterations = rt.loops.iterations(loopID);
-  const sessions = iterations.filter((it) => rt.store.findSession(it.session_id)).map((it) => buildExport(rt, it.session_id));
-  return { format: LOOP_EXPORT_FORMAT, schema_version: 1, exported_at: Date.now(), app_version: VERSION, loop, iterations, sessions };
+  const sessionIDs = iterations.filter((it) => rt.store.findSession(it.session_id)).map((it) => it.session_id);
+  return { format: LOOP_EXPORT_FORMAT, schema_version: 1, exported_at: Date.now(), app_version: VERSION, loop, iterations, sessionIDs };
+}
+
+/**
+ * The loop's document as text, one session message at a time: the chunks joined are `JSON.stringify` of
+ * `buildLoopExport`'s document (of `sanitizeLoopExport`'s with `sanitize`), the same bytes but for the
+ * `exported_at` fields, with one session message in memory at a time. Sanitizing the loop's record and iterations
+ * needs what the sanitized sessions say (their ids, the aborts of their runs), and those come first in the
+ * document: so each session is sanitized once beforehand, keeping only its id and diagnostics, then again as it is
+ * written. An unknown loop throws here, before any chunk; the rest is read inside one read transaction, as
+ * `exportChunks` does.
+ */
+export function loopExportChunks(rt: LoopReader, loopID: string, options: ExportChunkOptions = {}): Generator<string> {
+  rt.loops.get(loopID);
+  return loopDocumentChunks(rt, loopID, options);
+}
+
+function* loopDocumentChunks(rt: LoopReader, loopID: string, { sanitize = false, pretty = false }: ExportChunkOptions): Generator<string> {
+  yield* inOneRead(rt, loopJson(rt, loopID, sanitize, pretty));
+  if (pretty) yield "\n";
+}
+
+function* loopJson(rt: LoopReader, loopID: string, sanitize: boolean, pretty: boolean): Generator<string> {
+  const { sessionIDs, ...plain } = loopHead(rt, loopID);
+  const head = sanitize ? { ...plain, ...sanitizeLoopRecords(plain, sessionIDs.map((id) => sanitizedReferences(rt, id))) } : plain;
+  yield* jsonObject(pretty, 0, [
+    ...fieldsOf(head, pretty),
+    ["sessions", jsonArray(pretty, sessionIDs.map((id) => sessionJson(rt, id, sanitize, pretty)))],
+  ]);
 }
 
 const LOOP_ID = /^lop_[0-9a-f]{12}[0-9A-Za-z]{14}$/;
@@ -54,7 +93,7 @@ function sanitizeError(error: MessageError | null, owner: string): unknown {
  * An abort as its sanitized session export reports it (so its tool call id matches that document's parts), or,
  * for a loop stopped between runs, its closed fields only.
  */
-function sanitizeAbort(abort: Partial<AbortDiagnostic> | undefined | null, sessions: ExportDocument[], owner: string): unknown {
+function sanitizeAbort(abort: Partial<AbortDiagnostic> | undefined | null, sessions: SessionReferences[], owner: string): unknown {
   if (!abort) return abort ?? null;
   const fromSession = abort.run_id ? sessions.flatMap((s) => s.diagnostics.aborts).find((a) => "run_id" in a && a.run_id === abort.run_id) : undefined;
   if (fromSession) return fromSession;
@@ -75,6 +114,20 @@ function sanitizeAbort(abort: Partial<AbortDiagnostic> | undefined | null, sessi
  */
 export function sanitizeLoopExport(doc: LoopExportDocument): LoopExportDocument {
   const sessions = doc.sessions.map(sanitizeExport);
+  return { ...doc, ...sanitizeLoopRecords(doc, sessions), sessions };
+}
+
+/** What the loop's record and iterations refer to in a sanitized session export. */
+interface SessionReferences {
+  info: { id: string };
+  diagnostics: Pick<Diagnostics, "aborts" | "loop">;
+}
+
+/** The loop's record and iterations, sanitized; `sessions` are the document's sessions, sanitized. */
+function sanitizeLoopRecords(
+  doc: Pick<LoopExportDocument, "loop" | "iterations">,
+  sessions: SessionReferences[],
+): Pick<LoopExportDocument, "loop" | "iterations"> {
   const loopID = LOOP_ID.test(doc.loop.id) ? doc.loop.id : mark("loop", "id");
   const { spec } = doc.loop;
   const numbers = Object.fromEntries(Object.entries(spec).filter(([, value]) => typeof value === "number"));
@@ -114,5 +167,5 @@ export function sanitizeLoopExport(doc: LoopExportDocument): LoopExportDocument 
       until_output: it.until_output === null ? null : mark("until-output", owner),
     } as IterationRecord;
   });
-  return { ...doc, loop, iterations, sessions };
+  return { loop, iterations };
 }

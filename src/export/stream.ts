@@ -38,16 +38,49 @@ export function exportChunks(rt: ExportReader, sessionID: string, options: Expor
 }
 
 function* documentChunks(rt: ExportReader, sessionID: string, options: ExportChunkOptions): Generator<string> {
+  const pretty = options.pretty ?? false;
+  yield* inOneRead(rt, sessionJson(rt, sessionID, options.sanitize ?? false, pretty)(0));
+  if (pretty) yield "\n";
+}
+
+/**
+ * The chunks read inside one read transaction, ended when they end or the iteration is closed. A caller already in
+ * a transaction has the one moment this would give.
+ */
+export function* inOneRead(rt: ExportReader, chunks: Iterable<string>): Generator<string> {
   const { db } = rt.store;
-  // A caller already in a transaction has the one moment this would give.
   const own = !db.inTransaction;
   if (own) db.exec("BEGIN");
   try {
-    const { head, diagnostics, messages } = options.sanitize ? sanitizedPlan(rt, sessionID) : plainPlan(rt, sessionID);
-    yield* jsonDocument(options.pretty ?? false, head, messages, diagnostics);
+    yield* chunks;
   } finally {
     if (own) db.exec("COMMIT");
   }
+}
+
+/** A session's document as a value of a larger one (the loop export's `sessions`): no final newline. */
+export function sessionJson(rt: ExportReader, sessionID: string, sanitize: boolean, pretty: boolean): JsonChunks {
+  // A generator, so nothing is read before the first chunk is asked for.
+  return function* (depth) {
+    const { head, diagnostics, messages } = sanitize ? sanitizedPlan(rt, sessionID) : plainPlan(rt, sessionID);
+    yield* jsonObject(pretty, depth, [
+      ...fieldsOf(head, pretty),
+      ["messages", jsonArray(pretty, mapped(messages, (message) => jsonValue(message, pretty)))],
+      // Asked for once the messages are written.
+      ["diagnostics", (at) => [json(diagnostics(), pretty, at)]],
+    ]);
+  };
+}
+
+/**
+ * What other parts of a document refer to in a session's sanitized export: its id and diagnostics exactly as
+ * written there. Its messages are sanitized on the way (an abort names its tool call by a part's pseudonym) and
+ * dropped, so only the diagnostics are kept in memory.
+ */
+export function sanitizedReferences(rt: ExportReader, sessionID: string): { info: { id: string }; diagnostics: Diagnostics } {
+  const plan = sanitizedPlan(rt, sessionID);
+  for (const message of plan.messages) void message;
+  return { info: { id: plan.head.info.id }, diagnostics: plan.diagnostics() };
 }
 
 interface WritablePlan {
@@ -98,25 +131,56 @@ function* sanitizedMessages(sanitizer: ExportSanitizer, plan: ExportPlan): Gener
   for (const message of plan.messages()) yield sanitizer.message(message);
 }
 
+/** A JSON value's text as it appears `depth` levels down in a document, in chunks. */
+export type JsonChunks = (depth: number) => Iterable<string>;
+export type JsonField = [key: string, value: JsonChunks];
+
+/** A value known whole. */
+const jsonValue =
+  (value: unknown, pretty: boolean): JsonChunks =>
+  (depth) => [json(value, pretty, depth)];
+
+/** An object's fields, as values known whole. */
+export function fieldsOf(object: object, pretty: boolean): JsonField[] {
+  return Object.entries(object).map(([key, value]) => [key, jsonValue(value, pretty)]);
+}
+
+function* mapped<T, U>(items: Iterable<T>, map: (item: T) => U): Generator<U> {
+  for (const item of items) yield map(item);
+}
+
+const indent = (pretty: boolean, depth: number) => (pretty ? `\n${"  ".repeat(depth)}` : "");
+
 /**
- * `JSON.stringify` of `{...head, messages, diagnostics}` (with `pretty`, `JSON.stringify(doc, null, 2)` and a
- * newline), written a message at a time.
+ * What `JSON.stringify` (with `pretty`, `JSON.stringify(value, null, 2)`) gives for an object of these fields, each
+ * value's text asked for only when it is its turn. At least one field.
  */
-function* jsonDocument(
-  pretty: boolean,
-  head: ExportHead,
-  messages: Iterable<MessageWithParts>,
-  diagnostics: () => Diagnostics,
-): Generator<string> {
-  const [nl, colon] = pretty ? ["\n", ": "] : ["", ":"];
-  const field = (key: string, value: string) => `${nl}${pretty ? "  " : ""}${JSON.stringify(key)}${colon}${value}`;
-  let out = "{";
-  for (const [key, value] of Object.entries(head)) out += `${field(key, json(value, pretty, 1))},`;
-  yield `${out}${field("messages", "[")}`;
-  let count = 0;
-  for (const message of messages) yield `${count++ ? "," : ""}${nl}${pretty ? "    " : ""}${json(message, pretty, 2)}`;
-  const close = count && pretty ? "\n  ]" : "]";
-  yield `${close},${field("diagnostics", json(diagnostics(), pretty, 1))}${nl}}${nl}`;
+export function* jsonObject(pretty: boolean, depth: number, fields: Iterable<JsonField>): Generator<string> {
+  let separator = "{";
+  for (const [key, value] of fields) {
+    yield* prefixed(`${separator}${indent(pretty, depth + 1)}${JSON.stringify(key)}${pretty ? ": " : ":"}`, value(depth + 1));
+    separator = ",";
+  }
+  yield `${indent(pretty, depth)}}`;
+}
+
+/** The same for an array, its items asked for one at a time. */
+export function jsonArray(pretty: boolean, items: Iterable<JsonChunks>): JsonChunks {
+  return function* (depth) {
+    let count = 0;
+    for (const item of items) yield* prefixed(`${count++ ? "," : "["}${indent(pretty, depth + 1)}`, item(depth + 1));
+    yield count ? `${indent(pretty, depth)}]` : "[]";
+  };
+}
+
+/** The chunks, `prefix` joined to the first (a chunk of its own when there is none). */
+function* prefixed(prefix: string, chunks: Iterable<string>): Generator<string> {
+  let first = true;
+  for (const chunk of chunks) {
+    yield first ? prefix + chunk : chunk;
+    first = false;
+  }
+  if (first) yield prefix;
 }
 
 /** A value as it appears `depth` levels down in the document. */

@@ -147,8 +147,8 @@ describe("exportChunks", () => {
       const session = store.createSession({ directory: "/p" });
       addTurns(store, session.id, 5);
       const chunks = exportChunks(rt, session.id);
-      chunks.next();
-      chunks.next();
+      let text = "";
+      while (!text.includes('"messages":[')) text += chunks.next().value;
       // Mid-document the connection is reading; once the reader returns, it writes again.
       expect(() => store.createSession({ directory: "/p" })).toThrow(/busy/);
       chunks.return(undefined);
