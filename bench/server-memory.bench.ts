@@ -10,7 +10,8 @@ import path from "node:path";
 import { startOpenAIServer } from "../test/support/openai-server.js";
 import { median, report } from "./stats.js";
 
-const ODE = path.resolve("dist/ode.js");
+/** Another build of ode to compare with (`node scripts/build.mjs --outfile dist/before/ode.js`). */
+const ODE = path.resolve(process.env.ODE_BENCH_ODE || "dist/ode.js");
 const PROBE = path.resolve("bench/memory-probe.cjs");
 const TURNS = Number(process.env.ODE_BENCH_TURNS) || 1000;
 const SESSION_TURNS = Number(process.env.ODE_BENCH_SESSION_TURNS) || 300;
@@ -34,8 +35,14 @@ interface Mappings {
 
 interface Sample {
   turn: number;
-  /** Median RSS over the turns since the previous sample: one reading lands anywhere in the collector's sawtooth. */
+  /**
+   * Median RSS over the last twentieth of the run (turns 51-100 and 951-1000 of 1000): one reading lands anywhere
+   * in the collector's sawtooth, and a window over the first tenth would mostly see the warm-up (the young
+   * generation grows to its full size in the first turns), not turn 100.
+   */
   rss: number;
+  /** Median RSS over the turns since the previous sample, as this bench reported before. */
+  rssTenth: number;
   /** RSS right after the probe's full collection: the garbage of the last turns no longer counts. */
   rssCollected: number;
   /** process.memoryUsage() as the turns left it, and after the probe's full collection. */
@@ -120,7 +127,7 @@ async function scenario(oneSession: boolean, watch: boolean, turns: number): Pro
   let sessionID = oneSession ? (await post<{ id: string }>("/session", {})).id : "";
   const samples: Sample[] = [];
   let times: number[] = [];
-  let resident: number[] = [];
+  const resident: number[] = [];
   for (let turn = 1; turn <= turns; turn++) {
     const start = performance.now();
     if (!oneSession) sessionID = (await post<{ id: string }>("/session", {})).id;
@@ -136,8 +143,8 @@ async function scenario(oneSession: boolean, watch: boolean, turns: number): Pro
       const before = mappings(server.pid!);
       // heapUsed after the probe's full collection: what the server retains.
       const { usage, memory: collected } = await memory();
-      samples.push({ turn, rss: median(resident), rssCollected: rss(), usage, collected, mappings: before, turnMs: median(times) });
-      resident = [];
+      const rssTenth = median(resident.slice(-turns / 10));
+      samples.push({ turn, rss: median(resident.slice(-turns / 20)), rssTenth, rssCollected: rss(), usage, collected, mappings: before, turnMs: median(times) });
       times = [];
     }
   }
@@ -160,6 +167,7 @@ const scenarios = [
 // Each column: how to read it from a sample, and its header.
 const columns: Array<[string, (s: Sample) => number]> = [
   ["RSS", (s) => s.rss],
+  ["RSS 10th", (s) => s.rssTenth],
   ["RSS GC'd", (s) => s.rssCollected],
   ["heapTot", (s) => s.usage.heapTotal],
   ["heapUsed", (s) => s.usage.heapUsed],
@@ -176,8 +184,9 @@ for (const { oneSession, watch, turns } of scenarios) {
   const growths: number[][] = [];
   for (let run = 1; run <= RUNS; run++) {
     const samples = await scenario(oneSession, watch, turns);
-    console.log(`\n${name}, run ${run} of ${RUNS} (MiB; heapTot/heapUsed/extern/arrBuf as the turns left them, GC'd and`);
-    console.log(`heapTot' after a full collection; brk/anon/file: resident by mapping; turn ms: median since the last row)`);
+    console.log(`\n${name}, run ${run} of ${RUNS} (MiB; RSS: median of the last ${turns / 20} turns, RSS 10th: of the last ${turns / 10};`);
+    console.log(`heapTot/heapUsed/extern/arrBuf as the turns left them, GC'd and heapTot' after a full collection;`);
+    console.log(`brk/anon/file: resident by mapping, before the collection; turn ms: median since the last row)`);
     console.log(["turn", ...columns.map(([header]) => header), "turn ms"].map((h) => h.padStart(8)).join(" "));
     for (const s of samples) {
       console.log(`${String(s.turn).padStart(8)} ${columns.map(([, read]) => mib(read(s))).join(" ")} ${s.turnMs.toFixed(1).padStart(8)}`);
@@ -187,11 +196,16 @@ for (const { oneSession, watch, turns } of scenarios) {
     console.log(["growth", ...columns.map(([, read]) => mib(read(last) - read(first)))].map((h) => h.padStart(8)).join(" "));
     growths.push([...columns.map(([, read]) => (read(last) - read(first)) / MiB), last.turnMs / first.turnMs]);
   }
-  const med = (i: number) => median(growths.map((g) => g[i]!));
+  const med = (header: string) => {
+    const i = header === "turn ms" ? columns.length : columns.findIndex(([h]) => h === header);
+    return median(growths.map((g) => g[i]!));
+  };
   const of = RUNS > 1 ? `, median of ${RUNS} runs` : "";
-  report(`${name}: RSS growth, turn ${turns / 10} to ${turns}${of}`, med(0), "MiB", "< 20 MiB");
-  report(`${name}: RSS right after a full GC, growth${of}`, med(1), "MiB");
-  report(`${name}: heapUsed after a full GC, growth${of}`, med(4), "MiB");
-  report(`${name}: median turn, last tenth / first tenth${of}`, med(columns.length), "ratio");
+  report(`${name}: RSS growth, turn ${turns / 10} to ${turns}${of}`, med("RSS"), "MiB", "< 20 MiB");
+  report(`${name}: the same, medians of the tenths${of}`, med("RSS 10th"), "MiB");
+  report(`${name}: RSS right after a full GC, growth${of}`, med("RSS GC'd"), "MiB");
+  report(`${name}: heapUsed after a full GC, growth${of}`, med("GC'd"), "MiB");
+  report(`${name}: main malloc arena (brk), growth${of}`, med("brk"), "MiB");
+  report(`${name}: median turn, last tenth / first tenth${of}`, med("turn ms"), "ratio");
 }
 await model.close();

@@ -13,6 +13,12 @@ const SHUTDOWN_MS = 4000;
 const DRAIN_MS = 3500;
 const EXIT_GUARD_MS = 4800;
 const CLOSE_GRACE_MS = 250;
+/**
+ * The page cache of the server's database connection, in KiB. SQLite's default as better-sqlite3 builds it is
+ * 16,000 KiB per connection, and a long-running server's cache fills up to that as the database grows (+7 MiB of
+ * RSS over 900 turns); the pages stay in the operating system's file cache, so a miss costs a read from memory.
+ */
+const SERVER_PAGE_CACHE_KIB = 2048;
 
 export interface ListenOptions extends ServerOptions {
   port: number;
@@ -66,6 +72,8 @@ export async function runServe(options: { port: number; hostname: string; maxBod
   // opencode's variable too, so a setup written for `opencode serve` secures ode the same way.
   const password = process.env.ODE_SERVER_PASSWORD || process.env.OPENCODE_SERVER_PASSWORD || undefined;
   const rt = createRuntime({ processWide: true });
+  // The server's own runtime: a library user's connection keeps the cache it was given.
+  rt.store.db.pragma(`cache_size = -${SERVER_PAGE_CACHE_KIB}`);
   await enableTracing(rt);
   let running: RunningServer;
   try {
