@@ -2,6 +2,9 @@
 // messages (five parts per message on average), wall time and peak RSS of the built CLI, and how both grow.
 // The export streams, so its peak RSS should stay flat while its time grows linearly; import still parses the
 // whole file. Each document is generated once; the 100k runs are few (a 100k import takes most of a minute).
+// Then `ode export --loop` of a loop whose iterations are the 1k and 10k sessions (ODE_BENCH_SIZES=1k,10k skips
+// the 100k session; ODE_BENCH_ODE measures another build, e.g. one of main, for a before/after).
+import Database from "better-sqlite3";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -9,7 +12,7 @@ import path from "node:path";
 import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve(process.env.ODE_BENCH_ODE || "dist/ode.js");
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-export-"));
 const dataDir = (name: string) => ({ ...process.env, ODE_DATA_DIR: path.join(dir, name) });
@@ -21,11 +24,12 @@ interface Size {
   id: string;
   runs: number;
 }
+const only = process.env.ODE_BENCH_SIZES?.split(",");
 const sizes: Size[] = [
   { label: "1k", turns: 500, id: "ses_000000000001bench1k0000000", runs: 5 },
   { label: "10k", turns: 5000, id: "ses_000000000002bench10k000000", runs: 3 },
   { label: "100k", turns: 50000, id: "ses_000000000003bench100k00000", runs: 2 },
-];
+].filter((size) => !only || only.includes(size.label));
 const empty = "ses_000000000000benchEmpty0000";
 
 interface Measured {
@@ -90,7 +94,24 @@ report("ode export, empty session (start-up and fixed cost)", fixed.ms, "ms");
 const growth = (a: string, b: string, key: "import" | "plain" | "sanitized") =>
   (cost(results[b]![key]) - cost(fixed)) / (cost(results[a]![key]) - cost(fixed));
 for (const key of ["plain", "sanitized", "import"] as const) {
-  report(`${key}: 10k / 1k, CPU time, fixed cost removed (linear: 10)`, growth("1k", "10k", key), "ratio");
-  report(`${key}: 100k / 10k, CPU time, fixed cost removed (linear: 10)`, growth("10k", "100k", key), "ratio");
+  if (results["1k"] && results["10k"]) report(`${key}: 10k / 1k, CPU time, fixed cost removed (linear: 10)`, growth("1k", "10k", key), "ratio");
+  if (results["10k"] && results["100k"]) report(`${key}: 100k / 10k, CPU time, fixed cost removed (linear: 10)`, growth("10k", "100k", key), "ratio");
+}
+
+// A loop of two iterations, the 1k and the 10k sessions, written as `ode loop` would have left it.
+if (results["1k"] && results["10k"]) {
+  const loopID = "lop_000000000001benchLoop00000";
+  const db = new Database(path.join(env.ODE_DATA_DIR!, "ode.db"));
+  db.prepare(
+    "INSERT INTO loops (id, directory, name, spec, started_at, ended_at, stop_reason, stop_detail, owner_pid) VALUES (?, '/p', 'bench', ?, 1, 2, 'max_iterations', ?, 1)",
+  ).run(loopID, JSON.stringify({ prompt: "p", maxIterations: 2 }), JSON.stringify({ message: "max iterations reached" }));
+  const iteration = db.prepare("INSERT INTO loop_iterations (loop_id, n, session_id, started_at, ended_at, outcome) VALUES (?, ?, ?, 1, 2, 'completed')");
+  sizes.slice(0, 2).forEach((size, i) => iteration.run(loopID, i + 1, size.id));
+  db.close();
+  const out = path.join(dir, "loop.json");
+  const plain = await measure([ODE, "export", "--loop", loopID, "-o", out], 3);
+  const mib = fs.statSync(out).size / 2 ** 20;
+  show(`ode export --loop, the 1k and 10k sessions (${mib.toFixed(0)} MiB document, median of 3)`, plain);
+  show("ode export --loop --sanitize, same loop", await measure([ODE, "export", "--loop", loopID, "--sanitize", "-o", out], 3));
 }
 fs.rmSync(dir, { recursive: true, force: true });

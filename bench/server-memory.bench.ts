@@ -1,8 +1,10 @@
 // Issue 18: memory of the built `ode serve` over sequential turns, each one bash call and an answer: 1000 turns with a
 // new session each, with and without a GET /event client, then many turns in one session (300 by default: every
 // turn sends the whole history, so that pattern costs O(turns²); ODE_BENCH_SESSION_TURNS=1000 for the full run).
-// Every tenth of a run reports the server's RSS (VmRSS, read after each turn) and its heapUsed after a full
-// collection. Target: RSS growth under 20 MiB from turn 100 to turn 1000. Not a test: the numbers are reported.
+// Every tenth of a run reports the server's RSS (VmRSS, read after each turn), what makes it up (process.memoryUsage()
+// before and after a full collection, resident bytes by kind of mapping) and its heapUsed after the collection.
+// Target: RSS growth under 20 MiB from turn 100 to turn 1000. Not a test: the numbers are reported.
+// ODE_BENCH_SCENARIOS=no-client ODE_BENCH_RUNS=3 runs one scenario three times and reports the medians.
 import { fork } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

@@ -58,7 +58,7 @@ export function* inOneRead(rt: ExportReader, chunks: Iterable<string>): Generato
   }
 }
 
-/** A session's document as a value of a larger one (the loop export's `sessions`): no final newline. */
+/** A session's document, `exportChunks`' text without the final newline, at any depth of a larger document (a loop's). */
 export function sessionJson(rt: ExportReader, sessionID: string, sanitize: boolean, pretty: boolean): JsonChunks {
   // A generator, so nothing is read before the first chunk is asked for.
   return function* (depth) {
