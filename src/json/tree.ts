@@ -15,8 +15,13 @@ export interface TreeProblem {
  * Checks a parsed JSON value before anything recursive (schema validation, JSON.stringify, SQLite's json functions)
  * touches it: nesting at most `maxDepth` levels, and every key and string well-formed Unicode (a lone surrogate
  * cannot be stored as UTF-8 and would silently become U+FFFD). Iterative, so the check itself cannot overflow.
+ * `at` places a value read on its own (one element of a document read as it comes): its path and depth there.
  */
-export function checkTree(root: unknown, maxDepth = MAX_JSON_DEPTH): TreeProblem | undefined {
+export function checkTree(
+  root: unknown,
+  maxDepth = MAX_JSON_DEPTH,
+  at: { path: PropertyKey[]; depth: number } = { path: [], depth: 0 },
+): TreeProblem | undefined {
   // Each node links to its parent instead of carrying its path: paths are built only for the one error reported.
   interface Node {
     value: unknown;
@@ -26,10 +31,10 @@ export function checkTree(root: unknown, maxDepth = MAX_JSON_DEPTH): TreeProblem
   }
   const pathOf = (node: Node | undefined): PropertyKey[] => {
     const path: PropertyKey[] = [];
-    for (let at = node; at?.parent; at = at.parent) path.push(at.key!);
-    return path.reverse();
+    for (let step = node; step?.parent; step = step.parent) path.push(step.key!);
+    return [...at.path, ...path.reverse()];
   };
-  const pending: Node[] = [{ value: root, depth: 0 }];
+  const pending: Node[] = [{ value: root, depth: at.depth }];
   while (pending.length) {
     const node = pending.pop()!;
     const { value, depth } = node;
