@@ -201,15 +201,15 @@ class DocumentReader implements ScanWatcher {
     return true;
   }
 
-  end(kind: Token, depth: number, text: string | undefined): void {
+  end(kind: Token, depth: number, value: unknown): void {
     if (depth === 0 || this.notObject) return;
-    if (depth === 2) return this.message(JSON.parse(text!), this.count++);
-    if (kind === "key") return this.topKey(JSON.parse(text!));
+    if (depth === 2) return this.message(value, this.count++);
+    if (kind === "key") return this.topKey(value as string);
     if (this.inMessages) {
       this.inMessages = false;
       return;
     }
-    this.topValue(JSON.parse(text!));
+    this.topValue(value);
   }
 
   private topKey(key: string): void {

@@ -9,10 +9,10 @@ export type Token = "key" | "value";
  */
 export interface ScanWatcher {
   readonly depth: number;
-  /** A key or value starts with `first` (`{`, `[`, `"`, a digit, ...); true: capture its text for `end`. */
+  /** A key or value starts with `first` (`{`, `[`, `"`, a digit, ...); true: capture it and hand it to `end`. */
   start(kind: Token, depth: number, first: string): boolean;
-  /** It ended; `text` is its whole text when `start` asked for it. */
-  end(kind: Token, depth: number, text: string | undefined): void;
+  /** It ended; `value` is what it parses to when `start` captured it (undefined otherwise). */
+  end(kind: Token, depth: number, value: unknown): void;
 }
 
 type Expect = "value" | "value-or-close" | "key" | "key-or-close" | "colon" | "comma-or-close" | "end";
@@ -25,11 +25,28 @@ const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
 const STRING_STOP = /["\\\u0000-\u001f]/g;
 const LITERALS = ["true", "false", "null"];
 
+interface Capture {
+  /** Where it starts in the whole text, and that place's line. */
+  from: number;
+  line: number;
+  lineStart: number;
+  depth: number;
+  /** Its text from the pieces before the current one. */
+  parts: string[];
+  /** A container's brackets still open (0: a key or scalar, scanned as usual). */
+  open: number;
+  inString: boolean;
+}
+
 /**
  * The JSON grammar, checked as the text arrives (whole, or in pieces of any size): the first problem is thrown as a
  * JsonSyntaxError with its line and column and a short reason, never quoting the input. Nesting is kept on an
  * explicit stack, so depth cannot overflow the call stack. With `jsonc`, comments and trailing commas are accepted
  * and their places collected in `blanks` (offsets into the whole text), so a caller can blank them out.
+ *
+ * A container a watcher captures is not scanned character by character: it is skimmed for its closing bracket
+ * (stepping over strings) and handed to JSON.parse, which checks it natively; only if that fails is it scanned
+ * again, to say where. So a document read for its elements costs little more than JSON.parse of each.
  */
 export class JsonScanner {
   readonly blanks: Array<[number, number]> = [];
@@ -45,7 +62,7 @@ export class JsonScanner {
   private lineStart = 0;
   private string: { start: number; key: boolean } | undefined;
   private comment: { start: number; block: boolean; line: number; lineStart: number } | undefined;
-  private capture: { from: number; depth: number; parts: string[] } | undefined;
+  private capture: Capture | undefined;
 
   constructor(private readonly options: { jsonc?: boolean; watcher?: ScanWatcher } = {}) {}
 
@@ -77,11 +94,14 @@ export class JsonScanner {
     this.base += keep;
   }
 
-  private started(kind: Token, first: string, at: number): void {
+  /** True when the watcher captures a container, which is then skimmed to its end (`skim`). */
+  private started(kind: Token, first: string, at: number): boolean {
     const watcher = this.options.watcher;
     const depth = this.stack.length;
-    if (!watcher || depth > watcher.depth || this.capture) return;
-    if (watcher.start(kind, depth, first)) this.capture = { from: this.base + at, depth, parts: [] };
+    if (!watcher || depth > watcher.depth || this.capture || !watcher.start(kind, depth, first)) return false;
+    const open = first === "{" || first === "[" ? 1 : 0;
+    this.capture = { from: this.base + at, line: this.line, lineStart: this.lineStart, depth, parts: [], open, inString: false };
+    return open > 0;
   }
 
   /** `at` (local) is just past the token. */
@@ -94,7 +114,84 @@ export class JsonScanner {
     if (capture.depth !== depth) return;
     capture.parts.push(this.text.slice(Math.max(capture.from - this.base, 0), at));
     this.capture = undefined;
-    watcher.end(kind, depth, capture.parts.length === 1 ? capture.parts[0] : capture.parts.join(""));
+    const text = capture.parts.length === 1 ? capture.parts[0]! : capture.parts.join("");
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      this.locate(capture, text, true);
+    }
+    watcher.end(kind, depth, value);
+  }
+
+  /** Throws the first problem of the captured text, scanned as it should have been (from where it starts). */
+  private locate(capture: Capture, text: string, final: boolean): void {
+    const scanner = new JsonScanner();
+    scanner.base = capture.from;
+    scanner.line = capture.line;
+    scanner.lineStart = capture.lineStart;
+    scanner.write(text);
+    if (!final) return;
+    scanner.end();
+    // JSON.parse refused what the grammar accepts: not expected, but never a silent pass.
+    throw new JsonSyntaxError(`line ${capture.line}, column ${capture.from - capture.lineStart + 1}: not valid JSON`);
+  }
+
+  /**
+   * Before a problem found outside the grammar (invalid UTF-8 after what was written): throws the first syntax
+   * problem of a container being captured, if it has one so far, since it comes first in the document.
+   */
+  checkCaptured(): void {
+    const { capture } = this;
+    if (capture?.open) this.locate(capture, capture.parts.join("") + this.text.slice(Math.max(capture.from - this.base, 0)), false);
+  }
+
+  /**
+   * Just past the captured container's closing bracket, or -(where to resume)-1 when the piece ends first. Strings
+   * are stepped over with indexOf (a quote is escaped when an odd run of backslashes precedes it); between them a
+   * plain loop counts brackets and newlines.
+   */
+  private skim(from: number, final: boolean): number {
+    const { text } = this;
+    const n = text.length;
+    const capture = this.capture!;
+    const more = (keep: number) => {
+      if (final) this.locate(capture, capture.parts.join("") + text.slice(Math.max(capture.from - this.base, 0)), true);
+      return -keep - 1;
+    };
+    let i = from;
+    for (;;) {
+      if (capture.inString) {
+        let quote = text.indexOf('"', i);
+        for (; quote !== -1; quote = text.indexOf('"', quote + 1)) {
+          let k = quote - 1;
+          while (text.charCodeAt(k) === 0x5c) k--;
+          if ((quote - 1 - k) % 2 === 0) break;
+        }
+        if (quote === -1) {
+          // A run of backslashes at the end goes on in the next piece: which quote it escapes is decided there.
+          let keep = n;
+          while (keep > i && text.charCodeAt(keep - 1) === 0x5c) keep--;
+          return more(keep);
+        }
+        capture.inString = false;
+        i = quote + 1;
+      }
+      for (; i < n; i++) {
+        const code = text.charCodeAt(i);
+        if (code === 0x22) break;
+        if (code === 0x7b || code === 0x5b) capture.open++;
+        else if (code === 0x7d || code === 0x5d) {
+          if (--capture.open === 0) return i + 1;
+        } else if (code === 0x0a) {
+          this.line++;
+          this.lineStart = this.base + i + 1;
+        }
+      }
+      if (i >= n) return more(n);
+      capture.inString = true;
+      i++;
+    }
   }
 
   private afterValue(): void {
@@ -110,6 +207,14 @@ export class JsonScanner {
       i >= n ? this.fail("unexpected end of input", base + i) : this.fail(`unexpected character ${JSON.stringify(String.fromCodePoint(text.codePointAt(i)!))}`, base + i);
 
     for (;;) {
+      if (this.capture?.open) {
+        const end = this.skim(i, final);
+        if (end < 0) return this.suspend(-end - 1);
+        i = end;
+        this.ended("value", i);
+        this.afterValue();
+        continue;
+      }
       if (this.string) {
         const end = this.stringEnd(i, final);
         if (end < 0) return this.suspend(-end - 1);
@@ -188,7 +293,10 @@ export class JsonScanner {
       }
       if (key) this.fail("expected a property name in double quotes", base + i);
       if (c === "{" || c === "[") {
-        this.started("value", c, i);
+        if (this.started("value", c, i)) {
+          i++;
+          continue;
+        }
         this.stack.push(c);
         i++;
         this.expect = c === "{" ? "key-or-close" : "value-or-close";

@@ -51,8 +51,12 @@ export function scanJson(source: string | Iterable<Uint8Array>, watcher: ScanWat
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
     scanner.write(text);
-    if (invalid !== undefined) throw new JsonSyntaxError(`${scanner.position()}: invalid UTF-8 (byte ${offset + invalid})`);
-    offset += whole;
+    if (invalid === undefined) {
+      offset += whole;
+      return;
+    }
+    scanner.checkCaptured();
+    throw new JsonSyntaxError(`${scanner.position()}: invalid UTF-8 (byte ${offset + invalid})`);
   };
   for (const chunk of source) decode(chunk, false);
   decode(new Uint8Array(0), true);
