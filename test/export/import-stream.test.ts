@@ -181,3 +181,22 @@ describe("ode import reads the file as it comes", () => {
     expect(importLine(twice)).toBe("imported");
   });
 });
+
+describe("messages are written in batches", () => {
+  it("still names an id another session holds before a problem further on in the same batch", () => {
+    const doc = JSON.parse(sessionDocument(LONG, 20));
+    const taken = doc.messages[3].parts[0].id;
+    doc.messages[30].parts[0].type = "telepathy";
+    withStore(makeProject().dataDir, (store) => {
+      const rt = { store, runs: new Runs(store) };
+      const other = store.createSession({ directory: "/elsewhere", title: "already here" });
+      const message = { id: "msg_000000000001otherMessage01", sessionID: other.id, role: "user" as const, time: { created: 1 } };
+      store.addMessage(message);
+      store.insertPartAsIs({ id: taken, sessionID: other.id, messageID: message.id, type: "text", text: "mine" });
+      expect(() => importStream(rt, JSON.stringify(doc))).toThrow(/^messages\[3\]\.parts\[0\]\.id: this id already belongs to another session/);
+      doc.messages[30].parts[0].type = "text";
+      expect(() => importStream(rt, JSON.stringify(doc))).toThrow(/^messages\[3\]\.parts\[0\]\.id: this id already belongs to another session/);
+      expect(store.listSessions().map((s) => s.id)).toEqual([other.id]);
+    });
+  });
+});
