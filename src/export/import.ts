@@ -161,9 +161,10 @@ function checkValue(raw: unknown, at: PropertyKey[], depth: number): void {
  * Reads an ode export or an opencode export (`{info, messages}`) as the scanner finds it, so a long session is never
  * whole in memory: first what any JSON file must be (UTF-8, JSON, at most MAX_JSON_DEPTH deep, well-formed strings),
  * then the store's own schemas, then what the schemas cannot see: every message and part belongs to this session,
- * no id appears twice, and the diagnostics agree with the runs, messages and traces of the file. Each message is
- * checked and handed on as soon as it is read; the rest of the top level is small and kept for the end, where what
- * needs the whole document is checked. The error names the first invalid field met in the file.
+ * and the diagnostics agree with the runs, messages and traces of the file. Each message is checked and handed on
+ * as soon as it is read; the rest of the top level is small and kept for the end, where what needs the whole
+ * document is checked. An id that appears twice is found by the database when stored, so nothing that grows with
+ * the file is kept here. The error names the first invalid field met in the file.
  */
 class DocumentReader implements ScanWatcher {
   readonly depth = 2;
@@ -178,8 +179,6 @@ class DocumentReader implements ScanWatcher {
   /** Messages read before `info` (neither ode nor opencode writes them first): kept until it comes. */
   private waiting: MessageWithParts[] = [];
   private begun = false;
-  private readonly messageIDs = new Set<string>();
-  private readonly partIDs = new Set<string>();
   /** The aborts copied onto messages, checked against `diagnostics.aborts` at the end. */
   private readonly abortCopies: Array<{ index: number; abort: unknown }> = [];
 
@@ -240,16 +239,13 @@ class DocumentReader implements ScanWatcher {
     else this.waiting.push(message);
   }
 
+  /** Ids that appear twice are found when stored (the database has them all): only what a row cannot tell is here. */
   private accept({ info, parts }: MessageWithParts, i: number): void {
     const sessionID = this.info!.id;
     if (info.sessionID !== sessionID) invalid(["messages", i, "info", "sessionID"], `${info.sessionID} is not the session's id ${sessionID}`);
-    if (this.messageIDs.has(info.id)) invalid(["messages", i, "info", "id"], `${info.id} appears twice`);
-    this.messageIDs.add(info.id);
     parts.forEach((part, j) => {
       if (part.messageID !== info.id) invalid(["messages", i, "parts", j, "messageID"], `${part.messageID} is not the id of the message it is in (${info.id})`);
       if (part.sessionID !== sessionID) invalid(["messages", i, "parts", j, "sessionID"], `${part.sessionID} is not the session's id ${sessionID}`);
-      if (this.partIDs.has(part.id)) invalid(["messages", i, "parts", j, "id"], `${part.id} appears twice`);
-      this.partIDs.add(part.id);
     });
     const copy = (info as { diagnostics?: { abort?: unknown } }).diagnostics?.abort;
     if (copy !== undefined) this.abortCopies.push({ index: i, abort: copy });
@@ -337,7 +333,10 @@ function readDocument(source: ImportSource, sink: SessionSink): void {
   reader.finish();
 }
 
-/** Reads and checks a whole document into memory (see DocumentReader); `importStream` stores one as it reads it. */
+/**
+ * Reads and checks a whole document into memory (see DocumentReader; an id that appears twice is found by
+ * `importSession`, when stored); `importStream` stores one as it reads it.
+ */
 export function parseImport(input: string | Uint8Array): ImportDocument {
   const messages: MessageWithParts[] = [];
   let info: SessionInfo | undefined;
@@ -388,10 +387,13 @@ export interface ImportResult {
   replaced: boolean;
 }
 
-/** A row the database refused for its id: the id is another session's. */
-function takenId(error: unknown, at: string): unknown {
+/**
+ * A row the database refused for its id: held by another session, or (`twice`: the id) written earlier by this
+ * import, so the id appears twice in the file (an existing session of the same id was deleted first).
+ */
+function takenId(error: unknown, at: string, twice?: string): unknown {
   if (!sqliteCode(error)?.startsWith("SQLITE_CONSTRAINT")) return error;
-  return new ImportValidationError(`${at}: this id already belongs to another session in this data directory`);
+  return new ImportValidationError(twice ? `${at}: ${twice} appears twice` : `${at}: this id already belongs to another session in this data directory`);
 }
 
 /**
@@ -451,7 +453,8 @@ class SessionWriter implements SessionSink {
         store.insertMessageAsIs(info);
         for (j = 0; j < parts.length; j++) store.insertPartAsIs(parts[j]!);
       } catch (error) {
-        throw takenId(error, j < 0 ? `messages[${i}].info.id` : `messages[${i}].parts[${j}].id`);
+        const [kind, id, at] = j < 0 ? (["message", info.id, `messages[${i}].info.id`] as const) : (["part", parts[j]!.id, `messages[${i}].parts[${j}].id`] as const);
+        throw takenId(error, at, store.rowSession(kind, id) === this.sessionID ? id : undefined);
       }
       this.messages++;
       this.parts += parts.length;

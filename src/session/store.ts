@@ -91,6 +91,8 @@ export class Store {
       ),
       touchSession: db.prepare(`UPDATE sessions SET updated = ? WHERE id = ?`),
       deleteSession: db.prepare(`DELETE FROM sessions WHERE id = ?`),
+      messageSession: db.prepare(`SELECT session_id FROM messages WHERE id = ?`).pluck(),
+      partSession: db.prepare(`SELECT session_id FROM parts WHERE id = ?`).pluck(),
       insertMessage: db.prepare(`INSERT INTO messages (id, session_id, role, info) VALUES (?, ?, ?, ?)`),
       updateMessageInfo: db.prepare(`UPDATE messages SET info = ? WHERE id = ?`),
       getMessage: db.prepare<[string], MessageRow & { session_id: string }>(
@@ -199,6 +201,11 @@ export class Store {
   /** Writes a part exactly as given (import); a live part goes through `upsertPart`. */
   insertPartAsIs(part: Part): void {
     this.stmt.importPart.run(part.id, part.messageID, part.sessionID, JSON.stringify(part));
+  }
+
+  /** The session a stored message or part belongs to (an import refused an id: taken by whom?). */
+  rowSession(kind: "message" | "part", id: string): string | undefined {
+    return (kind === "message" ? this.stmt.messageSession : this.stmt.partSession).get(id) as string | undefined;
   }
 
   findSession(id: string): SessionInfo | undefined {

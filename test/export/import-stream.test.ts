@@ -183,6 +183,17 @@ describe("ode import reads the file as it comes", () => {
 });
 
 describe("messages are written in batches", () => {
+  it("finds an id that appears twice in the file when storing it, with no list of ids kept in memory", () => {
+    const doc = JSON.parse(sessionDocument(LONG, 20));
+    const first = doc.messages[4];
+    const copy = JSON.parse(JSON.stringify(doc.messages[5]).replaceAll(doc.messages[5].info.id, first.info.id));
+    doc.messages[5] = copy;
+    expect(importLine(JSON.stringify(doc))).toBe(`messages[5].info.id: ${first.info.id} appears twice`);
+    doc.messages[5] = JSON.parse(sessionDocument(LONG, 20)).messages[5];
+    doc.messages[7].parts[1].id = doc.messages[1].parts[0].id;
+    expect(importLine(JSON.stringify(doc))).toBe(`messages[7].parts[1].id: ${doc.messages[1].parts[0].id} appears twice`);
+  });
+
   it("still names an id another session holds before a problem further on in the same batch", () => {
     const doc = JSON.parse(sessionDocument(LONG, 20));
     const taken = doc.messages[3].parts[0].id;
