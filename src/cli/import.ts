@@ -15,7 +15,8 @@ export function registerImport(program: Command): void {
       action(async (file: string, opts: { force?: boolean }) => {
         const fs = await import("node:fs");
         const { importStream, ImportValidationError } = await import("../export/import.js");
-        // A read failure names the file itself; every other problem is prefixed with it below.
+        // A read failure names the file itself; every other problem is prefixed with it below. Declared here: the
+        // import module (and zod with it) is loaded only once the command runs.
         class UnreadableFileError extends ImportValidationError {
           override name = "UnreadableFileError";
         }
