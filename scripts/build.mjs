@@ -12,23 +12,15 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 const version = process.env.ODE_VERSION || pkg.version;
 const channel = process.env.ODE_CHANNEL || (version.includes("-") ? version.split("-")[1].split(".")[0] : "latest");
 
-// Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
-rmSync(path.join(path.dirname(outfile), "chunks"), { recursive: true, force: true });
-await build({
-  entryPoints: [
-    { in: "src/cli/index.ts", out: path.basename(outfile, ".js") },
-    { in: "src/index.ts", out: "index" },
-  ],
-  // Commands load their implementation with import(); splitting keeps those (and the SDKs they pull in) in
-  // chunks that `ode --version` never reads.
-  outdir: path.dirname(outfile),
-  chunkNames: "chunks/[name]-[hash]",
-  splitting: true,
+const outdir = path.dirname(outfile);
+const shared = {
   bundle: true,
   platform: "node",
   target: "node20",
   format: "esm",
-  external: ["better-sqlite3"],
+  // better-sqlite3's JavaScript is bundled (src/storage/db.ts hands it its addon by path); `bindings`, with which
+  // the package finds that addon itself, is never called from the bundled copy.
+  external: ["bindings"],
   // Packages without an `exports` map are bundled from their ES module build when they have one (in this tree,
   // only the OpenTelemetry SDK packages): esbuild can then drop the logs and metrics code the trace exporter
   // pulls in but never runs (the tracing chunk: 690 KB as CommonJS, 150 KB as ES modules).
@@ -41,5 +33,35 @@ await build({
     __ODE_CHANNEL__: JSON.stringify(channel),
   },
   logLevel: "warning",
+};
+
+// `ode session list` and `ode session show` in their plain spellings (src/cli/index.ts) read one file holding all
+// they run: split into the chunks they share with other commands, they were twenty files for Node to resolve,
+// read and link, a third of their start-up. The CLI entry imports it as this build's output.
+const SESSION_READ = "chunks/session-read.js";
+const sessionReadOutside = {
+  name: "session-read-outside",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/session-read\.js$/ }, (args) =>
+      args.kind === "dynamic-import" && args.importer.endsWith(path.join("src", "cli", "index.ts")) ? { path: `./${SESSION_READ}`, external: true } : undefined,
+    );
+  },
+};
+
+// Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
+rmSync(path.join(outdir, "chunks"), { recursive: true, force: true });
+await build({
+  ...shared,
+  entryPoints: [
+    { in: "src/cli/index.ts", out: path.basename(outfile, ".js") },
+    { in: "src/index.ts", out: "index" },
+  ],
+  // Commands load their implementation with import(); splitting keeps those (and the SDKs they pull in) in
+  // chunks that `ode --version` never reads.
+  outdir,
+  chunkNames: "chunks/[name]-[hash]",
+  splitting: true,
+  plugins: [sessionReadOutside],
 });
+await build({ ...shared, entryPoints: ["src/cli/session-read.ts"], outfile: path.join(outdir, SESSION_READ) });
 chmodSync(outfile, 0o755);

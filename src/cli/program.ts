@@ -29,10 +29,4 @@ registerImport(program);
 registerReport(program);
 registerServe(program);
 
-// `ode session list | head -1`: the reader went away, which is not an error of ours.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(0);
-  throw error;
-});
-
 await program.parseAsync(process.argv);

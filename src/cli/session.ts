@@ -1,29 +1,8 @@
 import type { Command } from "commander";
-import type { AbortDiagnostic } from "../session/abort.js";
-import type { CompactionRecord } from "../session/compaction.js";
-import { InvalidInputError } from "../session/errors.js";
 import { action, outcomeExitCode } from "./fail.js";
 import { openModelFreeRuntime, openRuntime } from "./open.js";
+import { listSessions, showSession } from "./session-read.js";
 import { wireRunSignals } from "./signals.js";
-
-function time(ms: number | null | undefined): string {
-  return ms ? new Date(ms).toISOString() : "-";
-}
-
-/** Cents are too coarse for one step of a small model. */
-function dollars(value: number): string {
-  return `$${value.toFixed(value > 0 && value < 0.01 ? 6 : 4)}`;
-}
-
-async function abortLine(abort: AbortDiagnostic): Promise<string> {
-  const { describeAbort } = await import("../session/abort.js");
-  return describeAbort(abort);
-}
-
-async function compactionLine(record: CompactionRecord): Promise<string> {
-  const { describeCompaction } = await import("../session/compaction.js");
-  return describeCompaction(record);
-}
 
 export function registerSession(program: Command): void {
   const session = program.command("session").description("list, show, rename, delete, abort and compact sessions");
@@ -32,66 +11,13 @@ export function registerSession(program: Command): void {
     .command("list")
     .description("sessions, most recently updated first")
     .option("--format <format>", "text or json", "text")
-    .action(
-      action(async (opts: { format: string }) => {
-        if (opts.format !== "text" && opts.format !== "json") throw new InvalidInputError(`--format must be text or json, not ${opts.format}`);
-        const rt = await openModelFreeRuntime({ readOnlyFallback: true });
-        const sessions = rt.store.listSessions();
-        if (opts.format === "json") {
-          process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
-          return;
-        }
-        for (const s of sessions) process.stdout.write(`${s.id}  ${time(s.time.updated)}  ${s.title}\n`);
-      }),
-    );
+    .action(action((opts: { format: string }) => listSessions(opts.format)));
 
   session
     .command("show")
     .description("a session's messages and runs, with the provenance of every abort")
     .argument("<id>")
-    .action(
-      action(async (id: string) => {
-        const rt = await openModelFreeRuntime({ readOnlyFallback: true });
-        const info = rt.store.getSession(id);
-        const messages = rt.store.messages(id);
-        const cost = messages.reduce((sum, m) => sum + (m.info.role === "assistant" ? m.info.cost : 0), 0);
-        const out: string[] = [
-          `session   ${info.id}`,
-          `title     ${info.title}`,
-          `directory ${info.directory}`,
-          `created   ${time(info.time.created)}`,
-          `updated   ${time(info.time.updated)}`,
-          `version   ${info.version}`,
-          `cost      ${dollars(cost)}`,
-          "",
-          "messages:",
-        ];
-        for (const { info: m, parts } of messages) {
-          const text = parts
-            .filter((p) => p.type === "text")
-            .map((p) => (p as { text: string }).text)
-            .join(" ")
-            .replace(/\s+/g, " ")
-            .slice(0, 80);
-          const tools = parts.filter((p) => p.type === "tool").map((p) => `${(p as { tool: string }).tool}:${(p as { state: { status: string } }).state.status}`);
-          const error = m.role === "assistant" && m.error ? ` [${m.error.name}]` : "";
-          const price = m.role === "assistant" && m.cost > 0 ? ` ${dollars(m.cost)}` : "";
-          out.push(`  ${m.id} ${m.role.padEnd(9)} ${text}${tools.length ? ` {${tools.join(", ")}}` : ""}${error}${price}`);
-        }
-        const compactions = messages.flatMap(({ info: m }) => (m.role === "assistant" && m.diagnostics?.compaction ? [m.diagnostics.compaction as CompactionRecord] : []));
-        if (compactions.length > 0) out.push("", "compactions:");
-        for (const record of compactions) out.push(`  ${record.message_id} ${time(record.recorded_at)} ${await compactionLine(record)}`);
-        out.push("", "runs:");
-        for (const run of rt.runs.rows(id)) {
-          const trace = run.trace_id ? ` trace ${run.trace_id}` : "";
-          const line = `  ${run.id} ${run.kind.padEnd(6)} ${time(run.started_at)} ${run.outcome ?? "running"}${trace}`;
-          const abort = run.interrupt ? (JSON.parse(run.interrupt) as AbortDiagnostic) : undefined;
-          const later = run.cancel_count > 0 ? ` (+${run.cancel_count} later cancel${run.cancel_count > 1 ? "s" : ""})` : "";
-          out.push(abort ? `${line}: ${await abortLine(abort)}${later}` : line);
-        }
-        process.stdout.write(out.join("\n") + "\n");
-      }),
-    );
+    .action(action(showSession));
 
   session
     .command("rename")

@@ -1,14 +1,34 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type BetterSqlite3 from "better-sqlite3";
+import BundledDatabase from "better-sqlite3";
 import { ensureDir } from "../config/paths.js";
 
-// Required, not imported: an ES module import of this CommonJS package has Node scan its sources for export
-// names first, a cost every command that opens the store would pay at start-up.
-const Database = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+/**
+ * The built ode carries better-sqlite3's JavaScript in its own files (scripts/build.mjs) and hands it the compiled
+ * addon by path, found through the installed package: loading the package itself costs a dozen CommonJS files, and
+ * its `bindings` helper probes candidate paths for the addon, at every start of every command. Where the addon is
+ * not at the path a normal install builds it to (a debug build, a layout of its own), the package loads as usual.
+ */
+function installedAddon(require: NodeJS.Require): string | undefined {
+  try {
+    const file = path.join(path.dirname(require.resolve("better-sqlite3/package.json")), "build", "Release", "better_sqlite3.node");
+    return fs.existsSync(file) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
-export type DB = BetterSqlite3.Database;
+const packageRequire = createRequire(import.meta.url);
+const addon = installedAddon(packageRequire);
+const Database: typeof BundledDatabase = addon ? BundledDatabase : packageRequire("better-sqlite3");
+
+export type DB = BundledDatabase.Database;
+
+/** Opens a database file (or an image of one) with the addon found above. */
+function open(file: string | Buffer, options: BundledDatabase.Options = {}): DB {
+  return new Database(file, addon ? { ...options, nativeBinding: addon } : options);
+}
 
 /** Each entry moves the schema one version forward; never edit a released entry, append a new one. */
 const MIGRATIONS: string[] = [
@@ -153,19 +173,16 @@ export function sqliteCode(error: unknown): string | undefined {
 export function openDatabase(dir: string, options: { readonly?: boolean } = {}): DB {
   if (options.readonly) return openReadOnly(path.join(dir, "ode.db"));
   ensureDir(dir);
-  const db = new Database(path.join(dir, "ode.db"));
-  // Several ode processes (a run and `ode session abort`) share one file; wait for a writer instead of failing.
-  db.pragma("busy_timeout = 5000");
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
+  // Several ode processes (a run and `ode session abort`) share one file: `timeout` (SQLite's busy timeout) waits
+  // for a writer instead of failing. The pragmas go in one call: this runs at the start of every command.
+  const db = open(path.join(dir, "ode.db"), { timeout: 5000 });
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
   migrate(db);
   return db;
 }
 
 function openReadOnly(file: string): DB {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  db.pragma("busy_timeout = 5000");
+  const db = open(file, { readonly: true, fileMustExist: true, timeout: 5000 });
   try {
     db.prepare("SELECT count(*) FROM sqlite_master").get();
     return db;
@@ -178,7 +195,7 @@ function openReadOnly(file: string): DB {
   const image = fs.readFileSync(file);
   image[18] = 1;
   image[19] = 1;
-  return new Database(image, { readonly: true });
+  return open(image, { readonly: true });
 }
 
 function schemaVersion(db: DB): number {
