@@ -1,5 +1,5 @@
-// Bundles the CLI into dist/ode.js and the library into dist/index.js (sharing chunks), with the release version
-// and channel injected as constants. Types for the library come from `npm run build:types`.
+// Bundles the CLI into dist/ode.js and the library into dist/index.js, with the release version and channel
+// injected as constants. Types for the library come from `npm run build:types`.
 import { build } from "esbuild";
 import { readFileSync, chmodSync, rmSync } from "node:fs";
 
@@ -35,16 +35,18 @@ const shared = {
   logLevel: "warning",
 };
 
-// `ode session list` and `ode session show` in their plain spellings (src/cli/index.ts) read one file holding all
-// they run: split into the chunks they share with other commands, they were twenty files for Node to resolve,
-// read and link, a third of their start-up. The CLI entry imports it as this build's output.
+// Three builds. The library and the command table share chunks, so a command loads only the SDKs it uses. `ode
+// session list` and `ode session show` in their plain spellings (src/cli/index.ts) read one file holding all they
+// run: split into the chunks they share with other commands, they were twenty files for Node to resolve, read and
+// link, a third of their start-up. And the CLI entry is a file of its own that imports nothing before it knows
+// the command (`ode --version` reads no other file); it loads one of the two others' outputs.
+const PROGRAM = "chunks/program.js";
 const SESSION_READ = "chunks/session-read.js";
-const sessionReadOutside = {
-  name: "session-read-outside",
+const cliEntryImports = {
+  name: "cli-entry-imports",
   setup(b) {
-    b.onResolve({ filter: /^\.\/session-read\.js$/ }, (args) =>
-      args.kind === "dynamic-import" && args.importer.endsWith(path.join("src", "cli", "index.ts")) ? { path: `./${SESSION_READ}`, external: true } : undefined,
-    );
+    const outputs = { "./program.js": PROGRAM, "./session-read.js": SESSION_READ };
+    b.onResolve({ filter: /^\.\/(program|session-read)\.js$/ }, (args) => ({ path: `./${outputs[args.path]}`, external: true }));
   },
 };
 
@@ -53,15 +55,15 @@ rmSync(path.join(outdir, "chunks"), { recursive: true, force: true });
 await build({
   ...shared,
   entryPoints: [
-    { in: "src/cli/index.ts", out: path.basename(outfile, ".js") },
+    { in: "src/cli/program.ts", out: PROGRAM.replace(/\.js$/, "") },
     { in: "src/index.ts", out: "index" },
   ],
   // Commands load their implementation with import(); splitting keeps those (and the SDKs they pull in) in
-  // chunks that `ode --version` never reads.
+  // chunks that `ode --help` never reads.
   outdir,
   chunkNames: "chunks/[name]-[hash]",
   splitting: true,
-  plugins: [sessionReadOutside],
 });
 await build({ ...shared, entryPoints: ["src/cli/session-read.ts"], outfile: path.join(outdir, SESSION_READ) });
+await build({ ...shared, entryPoints: ["src/cli/index.ts"], outfile, banner: { js: "#!/usr/bin/env node" }, plugins: [cliEntryImports] });
 chmodSync(outfile, 0o755);

@@ -36,7 +36,8 @@ export async function listSessions(format: string): Promise<void> {
     process.stdout.write(JSON.stringify(sessions, null, 2) + "\n");
     return;
   }
-  for (const s of sessions) process.stdout.write(`${s.id}  ${time(s.time.updated)}  ${s.title}\n`);
+  // One write: a write per session converts and queues each line on its own.
+  process.stdout.write(sessions.map((s) => `${s.id}  ${time(s.time.updated)}  ${s.title}\n`).join(""));
 }
 
 export async function showSession(id: string): Promise<void> {
