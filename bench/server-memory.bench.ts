@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startOpenAIServer } from "../test/support/openai-server.js";
+import { watchEvents } from "./event-watcher.js";
 import { median, report } from "./stats.js";
 
 /** Another build of ode to compare with (`node scripts/build.mjs --outfile dist/before/ode.js`). */
@@ -111,20 +112,7 @@ async function scenario(oneSession: boolean, watch: boolean, turns: number): Pro
     return (await res.json()) as T;
   }
 
-  const watcher = new AbortController();
-  let events = 0;
-  if (watch) {
-    const stream = await fetch(`${url}/event`, { signal: watcher.signal });
-    void (async () => {
-      try {
-        for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
-          events += Buffer.from(chunk).toString("utf8").split("\n\n").length - 1;
-        }
-      } catch {
-        // Aborted at the end.
-      }
-    })();
-  }
+  const watcher = watch ? await watchEvents(url) : undefined;
 
   let sessionID = oneSession ? (await post<{ id: string }>("/session", {})).id : "";
   const samples: Sample[] = [];
@@ -150,8 +138,8 @@ async function scenario(oneSession: boolean, watch: boolean, turns: number): Pro
       times = [];
     }
   }
-  watcher.abort();
-  if (watch && events === 0) throw new Error("the /event client received nothing");
+  watcher?.stop();
+  if (watcher && watcher.count() === 0) throw new Error("the /event client received nothing");
   const exited = new Promise((resolve) => server.on("exit", resolve));
   server.kill("SIGTERM");
   await exited;

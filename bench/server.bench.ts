@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startOpenAIServer } from "../test/support/openai-server.js";
+import { watchEvents } from "./event-watcher.js";
 import { percentile, report } from "./stats.js";
 
 const ODE = path.resolve("dist/ode.js");
@@ -59,18 +60,7 @@ async function job(): Promise<number> {
   return performance.now() - start;
 }
 
-let events = 0;
-const watcher = new AbortController();
-const stream = await fetch(`${url}/event`, { signal: watcher.signal });
-void (async () => {
-  try {
-    for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
-      events += Buffer.from(chunk).toString("utf8").split("\n\n").length - 1;
-    }
-  } catch {
-    // Aborted at the end.
-  }
-})();
+const watcher = await watchEvents(url);
 
 const latencies: number[] = [];
 let measuredMs = 0;
@@ -83,7 +73,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const peakKiB = rssKiB("VmHWM");
 const afterKiB = rssKiB("VmRSS");
-watcher.abort();
+watcher.stop();
 
 report(`turns, ${CLIENTS} concurrent clients x ${ROUNDS - 1} rounds`, latencies.length, "turns");
 report("throughput", latencies.length / (measuredMs / 1000), "turns/s");
@@ -92,7 +82,7 @@ report("latency of create + turn, p99", percentile(latencies, 99), "ms");
 report("server RSS when idle after start", idleRssKiB / 1024, "MiB");
 report("server peak RSS (VmHWM)", peakKiB / 1024, "MiB");
 report("server RSS after the load (VmRSS)", afterKiB / 1024, "MiB");
-report("events delivered to one /event watcher", events, "events");
+report("events delivered to one /event watcher", watcher.count(), "events");
 
 const exited = new Promise<number>((resolve) => server.on("exit", (code) => resolve(code ?? -1)));
 const stopAt = performance.now();
