@@ -34,8 +34,8 @@ export function scanJson(source: string | Iterable<Uint8Array>, watcher: ScanWat
   const decode = (chunk: Uint8Array, final: boolean) => {
     const bytes = cut ? Buffer.concat([cut, chunk]) : chunk;
     const whole = final ? bytes.length : wholeSequences(bytes);
-    // Copied: a reader may fill the same buffer again for its next chunk.
-    cut = whole < bytes.length ? bytes.slice(whole) : undefined;
+    // Copied (a Buffer's `slice` is a view): a reader may fill the same buffer again for its next chunk.
+    cut = whole < bytes.length ? new Uint8Array(bytes.subarray(whole)) : undefined;
     const piece = bytes.subarray(0, whole);
     let text: string;
     let invalid: number | undefined;

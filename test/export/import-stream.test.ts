@@ -14,15 +14,21 @@ import { exportJson, fixture, tableCounts, withStore } from "./support.js";
 const LONG = "ses_000000000001streamImport01";
 const longText = () => sessionDocument(LONG, 200);
 
-/** The bytes cut at `cuts`, then in 64 KiB chunks: a chunk boundary exactly where a test wants it. */
-function cutAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
+/**
+ * The bytes cut at `cuts`, then in 64 KiB chunks: a chunk boundary exactly where a test wants it. Handed out as
+ * `ode import` reads a file: one buffer, filled again for each chunk.
+ */
+function* cutAt(bytes: Uint8Array, cuts: number[]): Generator<Uint8Array> {
+  const buffer = Buffer.alloc(65_536);
   let from = 0;
   for (const cut of [...cuts, bytes.length]) {
-    for (let at = from; at < cut; at += 65_536) chunks.push(bytes.subarray(at, Math.min(at + 65_536, cut)));
+    for (let at = from; at < cut; at += 65_536) {
+      const chunk = bytes.subarray(at, Math.min(at + 65_536, cut));
+      buffer.set(chunk);
+      yield buffer.subarray(0, chunk.length);
+    }
     from = cut;
   }
-  return chunks;
 }
 
 /** The import's one line, or "imported" (then the session is deleted again, so each call starts from the same store). */
