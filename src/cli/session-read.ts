@@ -1,5 +1,5 @@
-import type { AbortDiagnostic } from "../session/abort.js";
-import type { CompactionRecord } from "../session/compaction.js";
+import { describeAbort, type AbortDiagnostic } from "../session/abort.js";
+import { compactionRecordOf, describeCompaction } from "../session/compaction.js";
 import { InvalidInputError } from "../session/errors.js";
 import { action } from "./fail.js";
 import { openModelFreeRuntime } from "./open.js";
@@ -16,16 +16,6 @@ function time(ms: number | null | undefined): string {
 /** Cents are too coarse for one step of a small model. */
 function dollars(value: number): string {
   return `$${value.toFixed(value > 0 && value < 0.01 ? 6 : 4)}`;
-}
-
-async function abortLine(abort: AbortDiagnostic): Promise<string> {
-  const { describeAbort } = await import("../session/abort.js");
-  return describeAbort(abort);
-}
-
-async function compactionLine(record: CompactionRecord): Promise<string> {
-  const { describeCompaction } = await import("../session/compaction.js");
-  return describeCompaction(record);
 }
 
 export async function listSessions(format: string): Promise<void> {
@@ -68,16 +58,16 @@ export async function showSession(id: string): Promise<void> {
     const price = m.role === "assistant" && m.cost > 0 ? ` ${dollars(m.cost)}` : "";
     out.push(`  ${m.id} ${m.role.padEnd(9)} ${text}${tools.length ? ` {${tools.join(", ")}}` : ""}${error}${price}`);
   }
-  const compactions = messages.flatMap(({ info: m }) => (m.role === "assistant" && m.diagnostics?.compaction ? [m.diagnostics.compaction as CompactionRecord] : []));
+  const compactions = messages.flatMap(({ info }) => compactionRecordOf(info) ?? []);
   if (compactions.length > 0) out.push("", "compactions:");
-  for (const record of compactions) out.push(`  ${record.message_id} ${time(record.recorded_at)} ${await compactionLine(record)}`);
+  for (const record of compactions) out.push(`  ${record.message_id} ${time(record.recorded_at)} ${describeCompaction(record)}`);
   out.push("", "runs:");
   for (const run of rt.runs.rows(id)) {
     const trace = run.trace_id ? ` trace ${run.trace_id}` : "";
     const line = `  ${run.id} ${run.kind.padEnd(6)} ${time(run.started_at)} ${run.outcome ?? "running"}${trace}`;
     const abort = run.interrupt ? (JSON.parse(run.interrupt) as AbortDiagnostic) : undefined;
     const later = run.cancel_count > 0 ? ` (+${run.cancel_count} later cancel${run.cancel_count > 1 ? "s" : ""})` : "";
-    out.push(abort ? `${line}: ${await abortLine(abort)}${later}` : line);
+    out.push(abort ? `${line}: ${describeAbort(abort)}${later}` : line);
   }
   process.stdout.write(out.join("\n") + "\n");
 }
