@@ -109,6 +109,16 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   };
   // A run's title generation outlives its request; shutdown still waits for its trace.
   const trackTitle = (result: PromptResult) => void track(result.titleDone);
+  /**
+   * A run the request waits for. The answer goes out only once every event client has been handed the run's
+   * events: opencode's client exits on the answer and would lose what is still queued.
+   */
+  const runOfRequest = async <T extends { runID: string }>(c: Context, run: () => Promise<T>): Promise<T> => {
+    const result = await track(withTraceParent(rt, traceCarrier(c), run));
+    await events.flushed();
+    c.header(RUN_ID_HEADER, result.runID);
+    return result;
+  };
 
 
   app.use(async (c, next) => {
@@ -164,10 +174,8 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
 
   app.post("/session/:id/message", async (c) => {
     const input = promptInput(c.req.param("id"), await body(c, promptBody));
-    const result = await track(withTraceParent(rt, traceCarrier(c), () => prompt(rt, input)));
+    const result = await runOfRequest(c, () => prompt(rt, input));
     trackTitle(result);
-    await events.flushed();
-    c.header(RUN_ID_HEADER, result.runID);
     return c.json(turnView(rt, result));
   });
 
@@ -189,9 +197,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   app.post("/session/:id/shell", async (c) => {
     const { command } = await body(c, shellBody);
     const sessionID = c.req.param("id");
-    const result = await track(withTraceParent(rt, traceCarrier(c), () => runShell(rt, { sessionID, command })));
-    await events.flushed();
-    c.header(RUN_ID_HEADER, result.runID);
+    const result = await runOfRequest(c, () => runShell(rt, { sessionID, command }));
     return c.json(one(rt, sessionID, result.messageID));
   });
 
@@ -207,16 +213,13 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   // A compaction is a run (kind `compact`): busy sessions answer 409, and `abort` stops it like a turn.
   app.post("/session/:id/compact", async (c) => {
     const { model } = await body(c, compactBody);
-    const result = await track(withTraceParent(rt, traceCarrier(c), () => compactSession(rt, { sessionID: c.req.param("id"), ...(model ? { model } : {}) })));
-    c.header(RUN_ID_HEADER, result.runID);
-    return c.json(result);
+    return c.json(await runOfRequest(c, () => compactSession(rt, { sessionID: c.req.param("id"), ...(model ? { model } : {}) })));
   });
 
   // opencode's route for the same: answers whether the summary was stored.
   app.post("/session/:id/summarize", async (c) => {
     const { providerID, modelID } = await body(c, summarizeBody);
-    const result = await track(withTraceParent(rt, traceCarrier(c), () => compactSession(rt, { sessionID: c.req.param("id"), model: `${providerID}/${modelID}` })));
-    c.header(RUN_ID_HEADER, result.runID);
+    const result = await runOfRequest(c, () => compactSession(rt, { sessionID: c.req.param("id"), model: `${providerID}/${modelID}` }));
     return c.json(result.outcome === "completed");
   });
 
