@@ -122,7 +122,7 @@ function headOf(tally: ExportTally, { stored, rows, traces, parts }: SessionReco
  */
 export function buildExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string): ExportDocument {
   const stored = rt.store.getSession(sessionID);
-  const messages = [...opencodeMessages(rt.store.messages(sessionID))];
+  const messages = [...opencodeMessages(rt.store.iterateMessages(sessionID))];
   const rows = rt.runs.rows(sessionID);
   const traces = rt.store.titleTraces<TitleTrace>(sessionID);
   const tally = new ExportTally();
