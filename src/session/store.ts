@@ -91,8 +91,6 @@ export class Store {
       ),
       touchSession: db.prepare(`UPDATE sessions SET updated = ? WHERE id = ?`),
       deleteSession: db.prepare(`DELETE FROM sessions WHERE id = ?`),
-      messageSession: db.prepare(`SELECT session_id FROM messages WHERE id = ?`).pluck(),
-      partSession: db.prepare(`SELECT session_id FROM parts WHERE id = ?`).pluck(),
       insertMessage: db.prepare(`INSERT INTO messages (id, session_id, role, info) VALUES (?, ?, ?, ?)`),
       updateMessageInfo: db.prepare(`UPDATE messages SET info = ? WHERE id = ?`),
       getMessage: db.prepare<[string], MessageRow & { session_id: string }>(
@@ -205,7 +203,9 @@ export class Store {
 
   /** The session a stored message or part belongs to (an import refused an id: taken by whom?). */
   rowSession(kind: "message" | "part", id: string): string | undefined {
-    return (kind === "message" ? this.stmt.messageSession : this.stmt.partSession).get(id) as string | undefined;
+    if (kind === "message") return this.stmt.getMessage.get(id)?.session_id;
+    // Prepared here: only a refused import asks, and every command opening the store would pay for it.
+    return this.db.prepare(`SELECT session_id FROM parts WHERE id = ?`).pluck().get(id) as string | undefined;
   }
 
   findSession(id: string): SessionInfo | undefined {
