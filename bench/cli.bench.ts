@@ -9,7 +9,7 @@ import { bashTurnProject } from "./bash-turn.js";
 import { sessionDocument } from "./session-document.js";
 import { median, report, timedRun } from "./stats.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve("dist/ode.cjs");
 const RUNS = 21;
 const SESSIONS = 100;
 

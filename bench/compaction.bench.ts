@@ -11,7 +11,7 @@ import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
 import { startTailModel, type RequestKind } from "./tail-model.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve("dist/ode.cjs");
 const MESSAGES = Number(process.env.ODE_BENCH_MESSAGES ?? 10_000);
 const RUNS = 3;
 

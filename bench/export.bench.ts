@@ -13,7 +13,7 @@ import path from "node:path";
 import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
 
-const ODE = path.resolve(process.env.ODE_BENCH_ODE || "dist/ode.js");
+const ODE = path.resolve(process.env.ODE_BENCH_ODE || "dist/ode.cjs");
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-export-"));
 const dataDir = (name: string) => ({ ...process.env, ODE_DATA_DIR: path.join(dir, name) });

@@ -10,7 +10,7 @@ import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
 import { startTailModel } from "./tail-model.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve("dist/ode.cjs");
 const sizes = (process.env.ODE_BENCH_SIZES ?? "1k,10k,100k").split(",");
 const messagesOf = (size: string) => Number(size.replace(/k$/, "")) * 1000;
 const runsOf = (size: string) => (messagesOf(size) >= 100_000 ? 1 : 3);

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { median, report } from "./stats.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve("dist/ode.cjs");
 const ITERATIONS = 10;
 const ROUNDS = 3;
 

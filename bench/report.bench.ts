@@ -8,7 +8,7 @@ import { openBrowser } from "../test/support/browser.js";
 import { sessionDocument } from "./session-document.js";
 import { median, report } from "./stats.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve("dist/ode.cjs");
 const RUNS = 3;
 const SESSION = "ses_000000000002bench10k000000";
 

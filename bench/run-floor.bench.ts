@@ -6,7 +6,7 @@ import path from "node:path";
 import { bashTurnProject } from "./bash-turn.js";
 import { median, report, timedRun } from "./stats.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve("dist/ode.cjs");
 const FLOOR = path.resolve("bench/floor-turn.mjs");
 const RUNS = 15;
 

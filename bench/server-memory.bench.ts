@@ -13,8 +13,8 @@ import { startOpenAIServer } from "../test/support/openai-server.js";
 import { watchEvents } from "./event-watcher.js";
 import { median, report } from "./stats.js";
 
-/** Another build of ode to compare with (`node scripts/build.mjs --outfile dist/before/ode.js`). */
-const ODE = path.resolve(process.env.ODE_BENCH_ODE || "dist/ode.js");
+/** Another build of ode to compare with (`node scripts/build.mjs --outfile dist/before/ode.cjs`). */
+const ODE = path.resolve(process.env.ODE_BENCH_ODE || "dist/ode.cjs");
 const PROBE = path.resolve("bench/memory-probe.cjs");
 const TURNS = Number(process.env.ODE_BENCH_TURNS) || 1000;
 const SESSION_TURNS = Number(process.env.ODE_BENCH_SESSION_TURNS) || 300;

@@ -9,7 +9,7 @@ import { startOpenAIServer } from "../test/support/openai-server.js";
 import { watchEvents } from "./event-watcher.js";
 import { percentile, report } from "./stats.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve("dist/ode.cjs");
 const CLIENTS = 50;
 // The first round warms the server up and is not counted.
 const ROUNDS = 5;

@@ -7,7 +7,7 @@ import { startOtlpReceiver } from "../test/support/otlp-receiver.js";
 import { bashTurnProject } from "./bash-turn.js";
 import { median, report, timedRun } from "./stats.js";
 
-const ODE = path.resolve("dist/ode.js");
+const ODE = path.resolve("dist/ode.cjs");
 const RUNS = 9;
 
 const { dir, env, close } = await bashTurnProject();

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const ode = path.join(root, "dist", "ode.js");
+const ode = path.join(root, "dist", "ode.cjs");
 const project = fs.mkdtempSync(path.join(os.tmpdir(), "ode-demo-"));
 const env = { ...process.env, ODE_DATA_DIR: path.join(project, ".ode-data") };
 fs.writeFileSync(

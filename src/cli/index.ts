@@ -1,5 +1,5 @@
 import { VERSION } from "../version.js";
-import type { SessionRead } from "./session-read.js";
+import type { SessionRead, runSessionRead } from "./session-read.js";
 
 // `ode session list | head -1`: the reader went away, which is not an error of ours.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -26,8 +26,9 @@ function plainSessionRead(args: string[]): SessionRead | undefined {
 
 // `ode --version` answers before anything else is read: it is what scripts and wrappers run most often, and it
 // should cost no more than starting node.
+// This file and the session reader are built as CommonJS (scripts/build.mjs says why), hence `require`.
 const args = process.argv.slice(2);
 const read = plainSessionRead(args);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) process.stdout.write(`${VERSION}\n`);
-else if (read) await (await import("./session-read.js")).runSessionRead(read);
-else await import("./program.js");
+else if (read) void (require("./session-read.cjs") as { runSessionRead: typeof runSessionRead }).runSessionRead(read);
+else void import("./program.js");

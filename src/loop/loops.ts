@@ -6,6 +6,7 @@ import type { RunOutcome, Runs } from "../session/runs.js";
 import type { MessageError } from "../session/schema.js";
 import type { Store } from "../session/store.js";
 import { closeDeadOwners, OWN_START, ownerAlive } from "../shell/proc.js";
+import { preparedOnUse } from "../storage/statements.js";
 import type { LoopSpec } from "./spec.js";
 
 /** Why a loop stopped; each reason has the exit code the README documents. */
@@ -133,33 +134,33 @@ export class Loops {
     private readonly runs: Runs,
   ) {
     const db = store.db;
-    this.stmt = {
-      insert: db.prepare(
+    this.stmt = preparedOnUse({
+      insert: () => db.prepare(
         `INSERT INTO loops (id, directory, name, spec, started_at, owner_pid, owner_start) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      get: db.prepare<[string], LoopRow>(`SELECT * FROM loops WHERE id = ?`),
-      list: db.prepare<[], LoopRow>(`SELECT * FROM loops ORDER BY started_at DESC, id DESC`),
-      unfinished: db.prepare<[], LoopRow>(`SELECT * FROM loops WHERE ended_at IS NULL`),
-      reopen: db.prepare(
+      get: () => db.prepare<[string], LoopRow>(`SELECT * FROM loops WHERE id = ?`),
+      list: () => db.prepare<[], LoopRow>(`SELECT * FROM loops ORDER BY started_at DESC, id DESC`),
+      unfinished: () => db.prepare<[], LoopRow>(`SELECT * FROM loops WHERE ended_at IS NULL`),
+      reopen: () => db.prepare(
         `UPDATE loops SET ended_at = NULL, stop_reason = NULL, stop_detail = NULL, abort_request = NULL, spec = ?,
            owner_pid = ?, owner_start = ? WHERE id = ? AND ended_at IS NOT NULL`,
       ),
-      finish: db.prepare(
+      finish: () => db.prepare(
         `UPDATE loops SET ended_at = ?, stop_reason = ?, stop_detail = ? WHERE id = ? AND ended_at IS NULL`,
       ),
-      requestAbort: db.prepare(`UPDATE loops SET abort_request = ? WHERE id = ? AND ended_at IS NULL AND abort_request IS NULL`),
-      insertIteration: db.prepare(`INSERT INTO loop_iterations (loop_id, n, session_id, started_at) VALUES (?, ?, ?, ?)`),
-      setRun: db.prepare(`UPDATE loop_iterations SET run_id = ? WHERE loop_id = ? AND n = ?`),
-      finishIteration: db.prepare(
+      requestAbort: () => db.prepare(`UPDATE loops SET abort_request = ? WHERE id = ? AND ended_at IS NULL AND abort_request IS NULL`),
+      insertIteration: () => db.prepare(`INSERT INTO loop_iterations (loop_id, n, session_id, started_at) VALUES (?, ?, ?, ?)`),
+      setRun: () => db.prepare(`UPDATE loop_iterations SET run_id = ? WHERE loop_id = ? AND n = ?`),
+      finishIteration: () => db.prepare(
         `UPDATE loop_iterations SET ended_at = @ended_at, outcome = @outcome, abort = @abort, error = @error,
            promise = @promise, until_exit = @until_exit, until_output = @until_output, tokens = @tokens,
            files_changed = @files_changed WHERE loop_id = @loop_id AND n = @n`,
       ),
-      iterations: db.prepare<[string], IterationRow>(`SELECT * FROM loop_iterations WHERE loop_id = ? ORDER BY n`),
-      lastIteration: db.prepare<[string], IterationRow>(
+      iterations: () => db.prepare<[string], IterationRow>(`SELECT * FROM loop_iterations WHERE loop_id = ? ORDER BY n`),
+      lastIteration: () => db.prepare<[string], IterationRow>(
         `SELECT * FROM loop_iterations WHERE loop_id = ? ORDER BY n DESC LIMIT 1`,
       ),
-    };
+    });
   }
 
   create(directory: string, name: string, spec: LoopSpec): LoopRecord {

@@ -13,6 +13,7 @@ import {
 } from "./abort.js";
 import { closeDeadOwners, OWN_START, ownerAlive, processStartTime, procStat } from "../shell/proc.js";
 import { sqliteCode } from "../storage/db.js";
+import { preparedOnUse } from "../storage/statements.js";
 import { SessionBusyError, SessionNotFoundError } from "./errors.js";
 import { storeUnavailable } from "../storage/errors.js";
 import { CrashRecovery, markStoreWriteFailed } from "./recovery.js";
@@ -120,33 +121,33 @@ export class Runs {
   ) {
     this.recovery = new CrashRecovery(store);
     const db = store.db;
-    this.stmt = {
-      insert: db.prepare(
+    this.stmt = preparedOnUse({
+      insert: () => db.prepare(
         `INSERT INTO runs (id, session_id, kind, started_at, owner_pid, owner_start, owner_wake) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      insertAsIs: db.prepare(
+      insertAsIs: () => db.prepare(
         `INSERT INTO runs (id, session_id, kind, started_at, ended_at, outcome, owner_pid, owner_start, user_message_id,
            assistant_message_ids, interrupt, cancel_count, steps, finish, attempted_input, trace_id)
          VALUES (@id, @session_id, @kind, @started_at, @ended_at, @outcome, @owner_pid, 'imported', @user_message_id,
            @assistant_message_ids, @interrupt, @cancel_count, @steps, @finish, @attempted_input, @trace_id)`,
       ),
-      activeRow: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? AND ended_at IS NULL`),
-      get: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE id = ?`),
-      ofSession: db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? ORDER BY started_at, id`),
-      unfinished: db.prepare<[], RunRow>(`SELECT * FROM runs WHERE ended_at IS NULL`),
-      setUserMessage: db.prepare(`UPDATE runs SET user_message_id = ?, attempted_input = ? WHERE id = ?`),
-      setAssistants: db.prepare(`UPDATE runs SET assistant_message_ids = ?, steps = ? WHERE id = ?`),
-      setInterrupt: db.prepare(`UPDATE runs SET interrupt = ? WHERE id = ?`),
-      setTraceID: db.prepare(`UPDATE runs SET trace_id = ? WHERE id = ?`),
-      countCancel: db.prepare(`UPDATE runs SET cancel_count = cancel_count + 1 WHERE id = ?`),
-      requestCancel: db.prepare(
+      activeRow: () => db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? AND ended_at IS NULL`),
+      get: () => db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE id = ?`),
+      ofSession: () => db.prepare<[string], RunRow>(`SELECT * FROM runs WHERE session_id = ? ORDER BY started_at, id`),
+      unfinished: () => db.prepare<[], RunRow>(`SELECT * FROM runs WHERE ended_at IS NULL`),
+      setUserMessage: () => db.prepare(`UPDATE runs SET user_message_id = ?, attempted_input = ? WHERE id = ?`),
+      setAssistants: () => db.prepare(`UPDATE runs SET assistant_message_ids = ?, steps = ? WHERE id = ?`),
+      setInterrupt: () => db.prepare(`UPDATE runs SET interrupt = ? WHERE id = ?`),
+      setTraceID: () => db.prepare(`UPDATE runs SET trace_id = ? WHERE id = ?`),
+      countCancel: () => db.prepare(`UPDATE runs SET cancel_count = cancel_count + 1 WHERE id = ?`),
+      requestCancel: () => db.prepare(
         `UPDATE runs SET cancel_request = ? WHERE id = ? AND ended_at IS NULL AND cancel_request IS NULL`,
       ),
-      takeRequest: db.prepare(`UPDATE runs SET cancel_request = NULL WHERE id = ? AND cancel_request IS NOT NULL`),
-      finish: db.prepare(`UPDATE runs SET ended_at = ?, outcome = ?, finish = ? WHERE id = ? AND ended_at IS NULL`),
-      recordGroup: db.prepare(`INSERT OR REPLACE INTO run_processes (run_id, pgid, start) VALUES (?, ?, ?)`),
-      forgetGroups: db.prepare(`DELETE FROM run_processes WHERE run_id = ?`),
-    };
+      takeRequest: () => db.prepare(`UPDATE runs SET cancel_request = NULL WHERE id = ? AND cancel_request IS NOT NULL`),
+      finish: () => db.prepare(`UPDATE runs SET ended_at = ?, outcome = ?, finish = ? WHERE id = ? AND ended_at IS NULL`),
+      recordGroup: () => db.prepare(`INSERT OR REPLACE INTO run_processes (run_id, pgid, start) VALUES (?, ?, ?)`),
+      forgetGroups: () => db.prepare(`DELETE FROM run_processes WHERE run_id = ?`),
+    });
   }
 
   /** Closes runs whose owning process is gone (a crash or kill -9), so their sessions are usable again. */

@@ -1,5 +1,6 @@
 import { RuntimeEvents } from "../events.js";
 import { openDatabase, sqliteCode, type DB } from "../storage/db.js";
+import { preparedOnUse } from "../storage/statements.js";
 import { VERSION } from "../version.js";
 import { InvalidInputError, SessionNotFoundError } from "./errors.js";
 import { newId } from "../ids.js";
@@ -73,50 +74,50 @@ export class Store {
   ) {
     this.db = openDatabase(dir, options);
     const db = this.db;
-    this.stmt = {
-      insertSession: db.prepare(
+    this.stmt = preparedOnUse({
+      insertSession: () => db.prepare(
         `INSERT INTO sessions (id, directory, parent_id, title, title_source, version, created, updated, extra)
          VALUES (@id, @directory, @parent_id, @title, @title_source, @version, @created, @updated, @extra)`,
       ),
-      getSession: db.prepare<[string], SessionRow>(`SELECT * FROM sessions WHERE id = ?`),
-      sessionTitle: db.prepare<[string], { title: string }>(`SELECT title FROM sessions WHERE id = ?`),
-      loopOf: db.prepare<[string], { loop_id: string; n: number }>(`SELECT loop_id, n FROM loop_iterations WHERE session_id = ?`),
-      listSessions: db.prepare<[], SessionRow>(`SELECT * FROM sessions ORDER BY updated DESC, id DESC`),
-      listSessionsIn: db.prepare<[string], SessionRow>(
+      getSession: () => db.prepare<[string], SessionRow>(`SELECT * FROM sessions WHERE id = ?`),
+      sessionTitle: () => db.prepare<[string], { title: string }>(`SELECT title FROM sessions WHERE id = ?`),
+      loopOf: () => db.prepare<[string], { loop_id: string; n: number }>(`SELECT loop_id, n FROM loop_iterations WHERE session_id = ?`),
+      listSessions: () => db.prepare<[], SessionRow>(`SELECT * FROM sessions ORDER BY updated DESC, id DESC`),
+      listSessionsIn: () => db.prepare<[string], SessionRow>(
         `SELECT * FROM sessions WHERE directory = ? ORDER BY updated DESC, id DESC`,
       ),
-      setTitle: db.prepare(`UPDATE sessions SET title = ?, title_source = ?, updated = ? WHERE id = ?`),
-      setGeneratedTitle: db.prepare(
+      setTitle: () => db.prepare(`UPDATE sessions SET title = ?, title_source = ?, updated = ? WHERE id = ?`),
+      setGeneratedTitle: () => db.prepare(
         `UPDATE sessions SET title = ?, title_source = 'generated', updated = ? WHERE id = ? AND title_source = 'default'`,
       ),
-      touchSession: db.prepare(`UPDATE sessions SET updated = ? WHERE id = ?`),
-      deleteSession: db.prepare(`DELETE FROM sessions WHERE id = ?`),
-      insertMessage: db.prepare(`INSERT INTO messages (id, session_id, role, info) VALUES (?, ?, ?, ?)`),
-      updateMessageInfo: db.prepare(`UPDATE messages SET info = ? WHERE id = ?`),
-      getMessage: db.prepare<[string], MessageRow & { session_id: string }>(
+      touchSession: () => db.prepare(`UPDATE sessions SET updated = ? WHERE id = ?`),
+      deleteSession: () => db.prepare(`DELETE FROM sessions WHERE id = ?`),
+      insertMessage: () => db.prepare(`INSERT INTO messages (id, session_id, role, info) VALUES (?, ?, ?, ?)`),
+      updateMessageInfo: () => db.prepare(`UPDATE messages SET info = ? WHERE id = ?`),
+      getMessage: () => db.prepare<[string], MessageRow & { session_id: string }>(
         `SELECT id, session_id, info, diagnostics FROM messages WHERE id = ?`,
       ),
-      messageDiagnostics: db.prepare<[string], { diagnostics: string }>(`SELECT diagnostics FROM messages WHERE id = ?`),
-      setDiagnostics: db.prepare(`UPDATE messages SET diagnostics = ? WHERE id = ?`),
-      messagesOf: db.prepare<[string], MessageRow>(
+      messageDiagnostics: () => db.prepare<[string], { diagnostics: string }>(`SELECT diagnostics FROM messages WHERE id = ?`),
+      setDiagnostics: () => db.prepare(`UPDATE messages SET diagnostics = ? WHERE id = ?`),
+      messagesOf: () => db.prepare<[string], MessageRow>(
         `SELECT id, info, diagnostics FROM messages WHERE session_id = ? ORDER BY id`,
       ),
-      partsOf: db.prepare<[string], { message_id: string; data: string }>(
+      partsOf: () => db.prepare<[string], { message_id: string; data: string }>(
         `SELECT message_id, data FROM parts WHERE session_id = ? ORDER BY message_id, id`,
       ),
-      partsOfType: db.prepare<[string, string], { data: string }>(
+      partsOfType: () => db.prepare<[string, string], { data: string }>(
         `SELECT data FROM parts WHERE session_id = ? AND type = ? ORDER BY message_id, id`,
       ),
-      partCounts: db.prepare<[string], { parts: number; tools: number }>(
+      partCounts: () => db.prepare<[string], { parts: number; tools: number }>(
         `SELECT count(*) AS parts, coalesce(sum(type = 'tool'), 0) AS tools FROM parts WHERE session_id = ?`,
       ),
-      partsOutside: db.prepare<{ session: string; types: string; idShape: string }, { message_id: string; id: string; type: string | null; data: string | null }>(
+      partsOutside: () => db.prepare<{ session: string; types: string; idShape: string }, { message_id: string; id: string; type: string | null; data: string | null }>(
         `SELECT message_id, id, type, CASE WHEN type IN (SELECT value FROM json_each(@types)) THEN data END AS data
          FROM parts WHERE session_id = @session AND (type IN (SELECT value FROM json_each(@types)) OR id NOT GLOB @idShape)
          ORDER BY message_id, id`,
       ),
-      partsOfMessage: db.prepare<[string], { data: string }>(`SELECT data FROM parts WHERE message_id = ? ORDER BY id`),
-      totals: db.prepare<[string], Record<"cost" | "input" | "output" | "reasoning" | "read" | "write", number>>(
+      partsOfMessage: () => db.prepare<[string], { data: string }>(`SELECT data FROM parts WHERE message_id = ? ORDER BY id`),
+      totals: () => db.prepare<[string], Record<"cost" | "input" | "output" | "reasoning" | "read" | "write", number>>(
         `SELECT coalesce(sum(json_extract(info, '$.cost')), 0) AS cost,
            coalesce(sum(json_extract(info, '$.tokens.input')), 0) AS input,
            coalesce(sum(json_extract(info, '$.tokens.output')), 0) AS output,
@@ -125,22 +126,23 @@ export class Store {
            coalesce(sum(json_extract(info, '$.tokens.cache.write')), 0) AS write
          FROM messages WHERE session_id = ? AND role = 'assistant'`,
       ),
-      promptCount: db.prepare<[string, number], { n: number }>(
+      promptCount: () => db.prepare<[string, number], { n: number }>(
         `SELECT count(*) AS n FROM (SELECT 1 FROM messages
          WHERE session_id = ? AND role = 'user' AND coalesce(json_extract(info, '$.agent'), '') NOT IN ('shell', 'compaction') LIMIT ?)`,
       ),
-      insertTitleTrace: db.prepare(`INSERT INTO title_generations (session_id, data) VALUES (?, ?)`),
-      updateTitleTrace: db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
-      titleTraces: db.prepare<[string], { data: string }>(
+      insertTitleTrace: () => db.prepare(`INSERT INTO title_generations (session_id, data) VALUES (?, ?)`),
+      updateTitleTrace: () => db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
+      titleTraces: () => db.prepare<[string], { data: string }>(
         `SELECT data FROM title_generations WHERE session_id = ? ORDER BY id`,
       ),
-      importMessage: db.prepare(`INSERT INTO messages (id, session_id, role, info, diagnostics) VALUES (?, ?, ?, ?, ?)`),
-      importPart: db.prepare(`INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)`),
-      upsertPart: db.prepare(
+      importMessage: () => db.prepare(`INSERT INTO messages (id, session_id, role, info, diagnostics) VALUES (?, ?, ?, ?, ?)`),
+      partSession: () => db.prepare<[string], { session_id: string }>(`SELECT session_id FROM parts WHERE id = ?`),
+      importPart: () => db.prepare(`INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)`),
+      upsertPart: () => db.prepare(
         `INSERT INTO parts (id, message_id, session_id, data) VALUES (?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET data = excluded.data`,
       ),
-    };
+    });
   }
 
   static open(dir: string, events?: RuntimeEvents, options: { readonly?: boolean } = {}): Store {
@@ -204,8 +206,7 @@ export class Store {
   /** The session a stored message or part belongs to (an import refused an id: taken by whom?). */
   rowSession(kind: "message" | "part", id: string): string | undefined {
     if (kind === "message") return this.stmt.getMessage.get(id)?.session_id;
-    // Prepared here: only a refused import asks, and every command opening the store would pay for it.
-    return this.db.prepare(`SELECT session_id FROM parts WHERE id = ?`).pluck().get(id) as string | undefined;
+    return this.stmt.partSession.get(id)?.session_id;
   }
 
   findSession(id: string): SessionInfo | undefined {

@@ -153,7 +153,7 @@ describe("ode --version", () => {
 
   it("prints ODE_VERSION when the bundle was built with it", () => {
     // Inside the repository so the bundle's external packages resolve from node_modules.
-    const out = path.join(ROOT, "dist", `version-test-${process.pid}`, "ode.js");
+    const out = path.join(ROOT, "dist", `version-test-${process.pid}`, "ode.cjs");
     execFileSync(process.execPath, [path.join(ROOT, "scripts/build.mjs"), "--outfile", out], {
       cwd: ROOT,
       env: { ...process.env, ODE_VERSION: "9.8.7-beta.3" },

@@ -33,14 +33,14 @@ describe("commands that need no model load no model code", () => {
     expect(id).toMatch(/^ses_/);
     for (const args of [["--version"], ["--help"], ["session", "list"], ["session", "show", id], ["export", id], ["export", "--sanitize", id]]) {
       const loaded = await loadedChunks(project, args);
-      expect(loaded, args.join(" ")).toContain("ode.js");
+      expect(loaded, args.join(" ")).toContain("ode.cjs");
       expect([args.join(" "), loaded.filter((c) => [...zod, ...aiSdk, ...renderer].includes(c))]).toEqual([args.join(" "), []]);
     }
   });
 });
 
 describe("ode session list and session show", () => {
-  it("in their plain spellings read one file besides ode.js (no commander); other spellings go through commander and print the same", async () => {
+  it("in their plain spellings read one file besides ode.cjs (no commander); other spellings go through commander and print the same", async () => {
     const project = makeProject();
     expect((await runOde(project, ["import", fixture("opencode-1.18.33-export-aborted.json")])).code).toBe(0);
     const id = (await runOde(project, ["session", "list"])).stdout.split(" ")[0]!;
@@ -49,7 +49,7 @@ describe("ode session list and session show", () => {
     const commander = chunksMatching(COMMANDER);
     expect(commander.length).toBeGreaterThan(0);
     for (const args of [["session", "list"], ["session", "list", "--format", "json"], ["session", "show", id]]) {
-      expect([args.join(" "), await loadedChunks(project, args)]).toEqual([args.join(" "), ["ode.js", "session-read.js"]]);
+      expect([args.join(" "), await loadedChunks(project, args)]).toEqual([args.join(" "), ["ode.cjs", "session-read.cjs"]]);
     }
     // The control: a spelling the fast path leaves to commander does load it.
     expect((await loadedChunks(project, ["session", "list", "--format=json"])).filter((c) => commander.includes(c))).not.toEqual([]);
@@ -94,7 +94,7 @@ describe("ode session list and session show", () => {
     fs.mkdirSync(path.join(copy, "build", "Debug"), { recursive: true });
     fs.symlinkSync(path.join(installed, "build", "Release", "better_sqlite3.node"), path.join(copy, "build", "Debug", "better_sqlite3.node"));
     for (const name of ["bindings", "file-uri-to-path"]) fs.symlinkSync(fs.realpathSync(path.join(ROOT, "node_modules", name)), path.join(root, "node_modules", name));
-    const debug = await debugLog(path.join(root, "dist", "ode.js"));
+    const debug = await debugLog(path.join(root, "dist", "ode.cjs"));
     expect([debug.code, debug.stdout]).toEqual([0, ""]);
     expect(debug.stderr).toContain(`load "${path.join(copy, "lib", "index.js")}"`);
     expect(debug.stderr).toMatch(/REQUEST bindings /);

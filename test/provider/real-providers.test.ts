@@ -5,7 +5,7 @@ import { collect, isTitleRequest, makeProject, onlySession, runOde, startOde, wa
 import type { RecordedRequest } from "../support/openai-server.js";
 import { startOpenAIResponsesServer } from "../support/openai-responses-server.js";
 
-// End to end through the built CLI (dist/ode.js) against loopback servers speaking each provider's own wire format.
+// End to end through the built CLI (dist/ode.cjs) against loopback servers speaking each provider's own wire format.
 
 const servers: ProviderTestServer[] = [];
 afterEach(async () => {

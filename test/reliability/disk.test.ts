@@ -39,7 +39,7 @@ function bashTurn(command: string) {
 }
 
 function toolOutput(project: Project, sessionID: string): string {
-  const exported = JSON.parse(execFileSync(process.execPath, [path.join(import.meta.dirname, "../../dist/ode.js"), "export", sessionID], { cwd: project.dir, env: project.env, encoding: "utf8" }));
+  const exported = JSON.parse(execFileSync(process.execPath, [path.join(import.meta.dirname, "../../dist/ode.cjs"), "export", sessionID], { cwd: project.dir, env: project.env, encoding: "utf8" }));
   const part = exported.messages.flatMap((m: { parts: unknown[] }) => m.parts).find((p: { type: string }) => p.type === "tool");
   return part.state.output as string;
 }

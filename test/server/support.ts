@@ -88,7 +88,7 @@ export function rawEmit(rt: Runtime): (type: string, sessionID: string, properti
   return (type, sessionID, properties = {}) => emit(type, sessionID, properties);
 }
 
-/** Starts `node dist/ode.js serve --port 0` and resolves with the URL it prints. */
+/** Starts `node dist/ode.cjs serve --port 0` and resolves with the URL it prints. */
 export async function serve(project: Project, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const child = startOde(project, ["serve", "--port", "0", ...args], { env });
   const result = collect(child);

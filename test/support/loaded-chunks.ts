@@ -11,7 +11,7 @@ export function chunksMatching(pattern: RegExp): string[] {
   const dir = path.join(ROOT, "dist", "chunks");
   return fs
     .readdirSync(dir)
-    .filter((name) => name.endsWith(".js"))
+    .filter((name) => /\.c?js$/.test(name))
     .filter((name) => pattern.test(fs.readFileSync(path.join(dir, name), "utf8")));
 }
 
@@ -29,5 +29,6 @@ export async function loadedChunks(project: Project, args: string[], env: NodeJS
     .readFileSync(log, "utf8")
     .split("\n")
     .filter((url) => url.includes("/dist/"))
-    .map((url) => path.basename(new URL(url).pathname));
+    .map((url) => path.basename(new URL(url).pathname))
+    .filter((name, i, names) => names.indexOf(name) === i);
 }

@@ -7,7 +7,7 @@ import { Store } from "../../src/session/store.js";
 import { startOpenAIServer, type OpenAITestServer, type RecordedRequest, type ScriptedReply } from "./openai-server.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
-export const ODE = path.join(ROOT, "dist", "ode.js");
+export const ODE = path.join(ROOT, "dist", "ode.cjs");
 
 export interface Project {
   dir: string;

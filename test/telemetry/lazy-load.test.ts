@@ -17,14 +17,14 @@ describe("the OpenTelemetry SDK is loaded only by a traced command", () => {
     const chunks = sdkChunks();
     // The SDK and both exporters live in chunks of their own (the test would prove nothing otherwise).
     expect(chunks.length).toBeGreaterThan(0);
-    expect(chunks).not.toContain("ode.js");
+    expect(chunks).not.toContain("ode.cjs");
 
     const model = await startModel([{ text: "one" }, { text: "two" }]);
     const project = makeProject(mockConfig(model.baseURL));
     for (const key of Object.keys(project.env)) if (key.startsWith("OTEL_")) delete project.env[key];
 
     const version = await loadedChunks(project, ["--version"]);
-    expect(version).toContain("ode.js");
+    expect(version).toContain("ode.cjs");
     expect(version.filter((c) => chunks.includes(c))).toEqual([]);
 
     const untraced = await loadedChunks(project, ["run", "--title", "t", "hello"]);
