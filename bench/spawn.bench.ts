@@ -8,7 +8,6 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { initLog } from "../src/log.js";
 import { Store } from "../src/session/store.js";
 import { markAgentProcess } from "../src/shell/env.js";
 import { createBashTool } from "../src/tool/bash.js";
@@ -21,7 +20,6 @@ const SHELL = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
 
 const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "ode-bench-spawn-")));
 const dataDir = path.join(dir, "data");
-initLog(dataDir);
 markAgentProcess();
 const store = Store.open(dataDir);
 const session = store.createSession({ directory: dir, title: "spawn bench" });

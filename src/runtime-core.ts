@@ -1,7 +1,6 @@
 import { loadConfig, type Config } from "./config/config.js";
 import { dataDir as defaultDataDir } from "./config/paths.js";
 import { RuntimeEvents } from "./events.js";
-import { initLog, log } from "./log.js";
 import { Loops } from "./loop/loops.js";
 import type { Runtime, RuntimeOptions } from "./runtime.js";
 import { markAgentProcess } from "./shell/env.js";
@@ -36,7 +35,6 @@ export function openCoreRuntime(options: RuntimeOptions = {}): CoreRuntime {
   const env = options.env ?? process.env;
   const directory = options.directory ?? process.cwd();
   const dir = options.dataDir ?? defaultDataDir(env);
-  initLog(dir);
   const events = new RuntimeEvents();
   const { store, runs, loops } = openStore(dir, events, options.processWide ? "signal" : "watch", options.readOnlyFallback ?? false);
   const config = readConfig(directory, env, options.needsConfig ?? true);
@@ -70,8 +68,8 @@ function openStore(dir: string, events: RuntimeEvents, wake: OwnerWake, readOnly
   } catch (error) {
     store?.close();
     if (!readOnlyFallback || !storeUnavailable(error, dir)) throw error;
-    log.warn("data directory not writable: opened read-only", { dataDir: dir, error: String(error) });
     const readOnly = Store.open(dir, events, { readonly: true });
+    readOnly.log.warn("data directory not writable: opened read-only", { dataDir: dir, error: String(error) });
     const runs = new Runs(readOnly, wake);
     return { store: readOnly, runs, loops: new Loops(readOnly, runs) };
   }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { driveRun, startRun } from "../src/agent/prompt.js";
 import type { OdeEvent } from "../src/events.js";
+import fs from "node:fs";
 import { createRuntime } from "../src/runtime.js";
+import { sessionEnv } from "../src/shell/env.js";
 import { makeProject, runOde, scriptedConfig, waitFor } from "./support/ode.js";
 
 const sleepTurn = { steps: [{ tool_calls: [{ name: "bash", input: { command: "sleep 30" } }] }, { text: "done" }] };
@@ -24,6 +26,20 @@ describe("a runtime owns its events and asks before touching the process", () =>
     expect(seenA.every((e) => e.sessionID === sA.id)).toBe(true);
     expect(seenB.every((e) => e.sessionID === sB.id)).toBe(true);
     expect(seenB.some((e) => e.type === "message.part.delta")).toBe(true);
+    rtA.close();
+    rtB.close();
+  });
+
+  it("two runtimes in one process log into their own data directories", () => {
+    const [a, b] = [makeProject(), makeProject()];
+    const rtA = createRuntime({ directory: a.dir, dataDir: a.dataDir, env: a.env });
+    const rtB = createRuntime({ directory: b.dir, dataDir: b.dataDir, env: b.env });
+    // A spawn for a session the store does not know is refused its variables and logged.
+    sessionEnv(rtA.store, "ses_unknownToA");
+    sessionEnv(rtB.store, "ses_unknownToB");
+    const logged = (rt: typeof rtA) => fs.readFileSync(rt.store.log.file, "utf8").trim().split("\n").map((line) => JSON.parse(line).sessionID);
+    expect([logged(rtA), logged(rtB)]).toEqual([["ses_unknownToA"], ["ses_unknownToB"]]);
+    expect(rtA.store.log.file.startsWith(a.dataDir)).toBe(true);
     rtA.close();
     rtB.close();
   });

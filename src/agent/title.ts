@@ -1,4 +1,3 @@
-import { log } from "../log.js";
 import { resolveModel, type ResolvedModel } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import type { TitleGenerationState } from "../session/abort.js";
@@ -64,7 +63,7 @@ export function startTitleGeneration(...args: Parameters<typeof start>): Promise
     return start(...args);
   } catch (error) {
     // The store could not even record the start (session gone, database error): the turn goes on without a title.
-    log.warn("title generation not started", { sessionID: args[2].id, error: errorText(error) });
+    args[0].store.log.warn("title generation not started", { sessionID: args[2].id, error: errorText(error) });
     return Promise.resolve();
   }
 }
@@ -130,7 +129,7 @@ function start(
     try {
       write();
     } catch (error) {
-      log.warn(what, { sessionID: session.id, error: errorText(error) });
+      rt.store.log.warn(what, { sessionID: session.id, error: errorText(error) });
     }
   }
 
@@ -143,7 +142,7 @@ function start(
       trace.assistant_message_id = first;
       stopListening();
     }
-    if (warning) log.warn(warning, { sessionID: session.id, error: trace.error_message });
+    if (warning) rt.store.log.warn(warning, { sessionID: session.id, error: trace.error_message });
     guarded("storing the title trace failed", () => {
       rt.store.updateTitleTrace(traceID, trace);
       attach();
@@ -156,7 +155,7 @@ function start(
     return Promise.resolve();
   }
   return generateTitle(rt, session.id, sessionModel, text, trace, finish, run.killSignal).catch((error: unknown) =>
-    log.warn("title generation failed", { sessionID: session.id, error: errorText(error) }),
+    rt.store.log.warn("title generation failed", { sessionID: session.id, error: errorText(error) }),
   );
 }
 

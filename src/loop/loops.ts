@@ -1,5 +1,4 @@
 import { newId } from "../ids.js";
-import { log } from "../log.js";
 import type { AbortDiagnostic, CancelMeta } from "../session/abort.js";
 import { OdeError } from "../session/errors.js";
 import type { RunOutcome, Runs } from "../session/runs.js";
@@ -278,6 +277,6 @@ export class Loops {
       }
       this.finish(row.id, "aborted", { message: "the process running this loop died", abort });
     });
-    log.warn("closed a loop left running by a dead process", { loopID: row.id, pid: row.owner_pid });
+    this.store.log.warn("closed a loop left running by a dead process", { loopID: row.id, pid: row.owner_pid });
   }
 }

@@ -15,7 +15,6 @@ import { readableChunks } from "../export/write.js";
 import { sanitizeExport } from "../export/sanitize.js";
 import { decodeUtf8, JsonSyntaxError, parseJson } from "../json/parse.js";
 import { checkTree } from "../json/tree.js";
-import { log } from "../log.js";
 import { renderLoopReport } from "../report/loop.js";
 import { loopView } from "../report/loop-data.js";
 import { renderSessionReport } from "../report/session.js";
@@ -52,6 +51,8 @@ export interface ServerOptions extends EventStreamOptions {
 export interface OdeServer {
   app: Hono<{ Bindings: HttpBindings }>;
   events: EventStreams;
+  /** The largest request body the app accepts, in bytes. */
+  maxBodyBytes: number;
   /**
    * Refuses new requests, cancels every run with `meta` and resolves once their results are stored (and the title
    * generations they started have ended), or when `timeoutMs` has passed.
@@ -67,6 +68,11 @@ const summarizeBody = z.looseObject({ providerID: z.string(), modelID: z.string(
 
 /** Request bodies larger than this are refused with 413 before they are read into memory. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/** The answer (413) to a request body over the limit. */
+export function payloadTooLarge(maxBodyBytes: number) {
+  return { name: "PayloadTooLargeError", data: { message: `request body larger than ${maxBodyBytes} bytes (ode serve --max-body)` } };
+}
 
 /** Parses a JSON body (an empty one counts as `{}`) and names the first invalid field. */
 async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
@@ -97,7 +103,7 @@ function traceCarrier(c: Context): TraceCarrier {
 export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServer {
   const app = new Hono<{ Bindings: HttpBindings }>();
   const translator = new OpencodeEvents(rt);
-  const events = new EventStreams(rt.events, (event) => translator.translate(event), options);
+  const events = new EventStreams(rt.events, (event) => translator.translate(event), rt.store.log, options);
   const pending = new Set<Promise<unknown>>();
   let closing = false;
 
@@ -130,14 +136,15 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   app.use(
     bodyLimit({
       maxSize: maxBodyBytes,
-      onError: (c) =>
-        c.json({ name: "PayloadTooLargeError", data: { message: `request body larger than ${maxBodyBytes} bytes (ode serve --max-body)` } }, 413),
+      // Refused as it arrives (a body without a length): the rest of it is still on the wire, so the connection
+      // is not one to send the next request on.
+      onError: (c) => c.json(payloadTooLarge(maxBodyBytes), 413, { connection: "close" }),
     }),
   );
 
   app.onError((error, c) => {
     if (error instanceof OdeError) return c.json({ name: error.name, data: { message: error.message } }, error.status as ContentfulStatusCode);
-    log.error("server request failed", { method: c.req.method, path: c.req.path, error: error.stack ?? String(error) });
+    rt.store.log.error("server request failed", { method: c.req.method, path: c.req.path, error: error.stack ?? String(error) });
     return c.json({ name: "UnknownError", data: { message: error.message } }, 500);
   });
   app.notFound((c) => c.json({ name: "NotFoundError", data: { message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
@@ -185,7 +192,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     const started = withTraceParent(rt, traceCarrier(c), () => startRun(rt, input));
     const running = track(driveRun(rt, started));
     running.then(trackTitle, (error: unknown) =>
-      log.error("prompt_async run failed", {
+      rt.store.log.error("prompt_async run failed", {
         sessionID: input.sessionID,
         error: error instanceof Error ? (error.stack ?? error.message) : String(error),
       }),
@@ -278,5 +285,5 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     clearTimeout(timer);
   };
 
-  return { app, events, drain };
+  return { app, events, maxBodyBytes, drain };
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { OdeEvent, RuntimeEvents } from "../events.js";
 import { newId } from "../ids.js";
-import { log } from "../log.js";
+import type { Log } from "../log.js";
 import type { WireEvent } from "./opencode-events.js";
 
 export interface EventStreamOptions {
@@ -40,6 +40,7 @@ export class EventStreams {
   constructor(
     private readonly events: RuntimeEvents,
     private readonly translate: (event: OdeEvent) => WireEvent[],
+    private readonly log: Log,
     options: EventStreamOptions = {},
   ) {
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
@@ -71,7 +72,7 @@ export class EventStreams {
       // What the socket has not taken yet: what the client left unread once the kernel's buffers are full.
       if (res.writableLength >= this.maxQueuedBytes) {
         stop();
-        log.warn("event stream client too slow: disconnected", { queuedLimit: this.maxQueuedBytes });
+        this.log.warn("event stream client too slow: disconnected", { queuedLimit: this.maxQueuedBytes });
         // Cut, not ended: ending would wait for the client to read what is queued.
         res.destroy();
         return;

@@ -3,7 +3,6 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { startLoop, type LoopHandle } from "../loop/run-loop.js";
 import { loopSpec } from "../loop/spec.js";
-import { log } from "../log.js";
 import { modelSpec, pickModelName } from "../provider/provider.js";
 import type { Runtime } from "../runtime.js";
 import type { CancelMeta } from "../session/abort.js";
@@ -52,7 +51,7 @@ export function registerLoopRoutes(
     const handle = withTraceParent(rt, headerCarrier((name) => c.req.header(name)), () => startLoop(rt, spec));
     running.set(handle.loop.id, handle);
     void track(handle.done)
-      .catch((error: unknown) => log.error("loop failed", { loopID: handle.loop.id, error: errorText(error) }))
+      .catch((error: unknown) => rt.store.log.error("loop failed", { loopID: handle.loop.id, error: errorText(error) }))
       .finally(() => running.delete(handle.loop.id));
     return c.json({ loopID: handle.loop.id }, 202);
   });

@@ -1,11 +1,11 @@
-import type { Server } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { enableTracing } from "../telemetry/index.js";
 import type { CancelMeta } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
-import { createServer, type OdeServer, type ServerOptions } from "./app.js";
+import { createServer, payloadTooLarge, type OdeServer, type ServerOptions } from "./app.js";
 import { isLoopback } from "./auth.js";
 
 /** A signal must end the process within 5 s: runs get most of it, closing the connections the rest. */
@@ -19,6 +19,29 @@ const CLOSE_GRACE_MS = 250;
  * RSS over 900 turns); the pages stay in the operating system's file cache, so a miss costs a read from memory.
  */
 const SERVER_PAGE_CACHE_KIB = 2048;
+/** The largest upload over the limit that is read to its end before it is refused (see `refuseWholeUploads`). */
+const READ_REFUSED_UPLOADS_UP_TO = 256 * 2 ** 20;
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * A body whose Content-Length is over the limit is answered 413 once it has arrived, not while it is arriving. When
+ * the answer came first, the connection was closed under the upload (by @hono/node-server half a second later, or
+ * by Node's keep-alive timer), and a client still sending, which is every client of a busy machine, saw EPIPE or a
+ * reset instead of the 413: fetch with a string body reports only "fetch failed". The body is thrown away as it
+ * comes, and such a request is refused before anything else about it is looked at. Uploads larger than
+ * READ_REFUSED_UPLOADS_UP_TO, and bodies without a length, are refused by the app as they arrive.
+ */
+function refuseWholeUploads(listener: Listener, maxBodyBytes: number): Listener {
+  return (req, res) => {
+    const declared = Number(req.headers["content-length"]);
+    if (!(declared > maxBodyBytes && declared <= READ_REFUSED_UPLOADS_UP_TO)) return listener(req, res);
+    // A client that goes away mid-upload ends the request with an error; nobody is left to answer.
+    req.once("error", () => undefined);
+    req.once("end", () => res.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify(payloadTooLarge(maxBodyBytes))));
+    req.resume();
+  };
+}
 
 export interface ListenOptions extends ServerOptions {
   port: number;
@@ -41,7 +64,8 @@ export async function listen(rt: Runtime, options: ListenOptions): Promise<Runni
     );
   }
   const ode = createServer(rt, options);
-  const server = createAdaptorServer({ fetch: ode.app.fetch, hostname: options.hostname }) as Server;
+  const listener = getRequestListener(ode.app.fetch, { hostname: options.hostname });
+  const server = createHttpServer(refuseWholeUploads(listener, ode.maxBodyBytes));
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(new InvalidInputError(`cannot listen on ${options.hostname}:${options.port}: ${error.code ?? error.message}`)),

@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import { log } from "../log.js";
 import { killRecordedGroup, type RecordedGroup } from "../shell/process-groups.js";
 import type { AbortDiagnostic, RunPhase, TitleGenerationState } from "./abort.js";
 import type { RunRow } from "./runs.js";
@@ -114,7 +113,7 @@ export class CrashRecovery {
     });
     if (closed && reason === "store-write-failed") fs.rmSync(mark, { force: true });
     if (closed) {
-      log.warn("closed a run left running by a dead process", {
+      this.store.log.warn("closed a run left running by a dead process", {
         runID: row.id,
         sessionID: row.session_id,
         pid: row.owner_pid,

@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { newId } from "../ids.js";
-import { log } from "../log.js";
 import {
   cancelMeta,
   FORCE_DELETE_VIA,
@@ -279,7 +278,7 @@ export class Runs {
     try {
       process.kill(row.owner_pid, "SIGUSR2");
     } catch (error) {
-      log.warn("could not wake the owner of a run", { runID: row.id, pid: row.owner_pid, error: String(error) });
+      this.store.log.warn("could not wake the owner of a run", { runID: row.id, pid: row.owner_pid, error: String(error) });
     }
     return { cancelled: true, runID: row.id, remote: true };
   }
@@ -319,7 +318,7 @@ export class Runs {
       fs.mkdirSync(this.wakeDir, { recursive: true });
       fs.writeFileSync(path.join(this.wakeDir, String(pid)), String(Date.now()));
     } catch (error) {
-      log.warn("could not wake the owner of a run", { pid, error: String(error) });
+      this.store.log.warn("could not wake the owner of a run", { pid, error: String(error) });
     }
   }
 
@@ -342,7 +341,7 @@ export class Runs {
         });
       });
     } catch (error) {
-      log.warn("cannot watch for cancels from other processes", { error: String(error) });
+      this.store.log.warn("cannot watch for cancels from other processes", { error: String(error) });
     }
   }
 

@@ -1,6 +1,7 @@
 import { RuntimeEvents } from "../events.js";
 import { openDatabase, sqliteCode, type DB } from "../storage/db.js";
 import { preparedOnUse } from "../storage/statements.js";
+import { Log } from "../log.js";
 import { VERSION } from "../version.js";
 import { InvalidInputError, SessionNotFoundError } from "./errors.js";
 import { newId } from "../ids.js";
@@ -64,6 +65,8 @@ function guardDeleted<T>(sessionID: string, write: () => T): T {
 /** Sessions, messages and parts in SQLite. One instance per process and data directory. */
 export class Store {
   readonly db: DB;
+  /** The data directory's log. */
+  readonly log: Log;
   private readonly stmt;
 
   /** `events` is the owning runtime's stream: every change the store makes is announced there. */
@@ -73,6 +76,7 @@ export class Store {
     options: { readonly?: boolean } = {},
   ) {
     this.db = openDatabase(dir, options);
+    this.log = new Log(dir);
     const db = this.db;
     this.stmt = preparedOnUse({
       insertSession: () => db.prepare(

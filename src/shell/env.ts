@@ -1,4 +1,4 @@
-import { log } from "../log.js";
+import type { Log } from "../log.js";
 
 export const SESSION_ID_VAR = "OPENCODE_SESSION_ID";
 export const SESSION_TITLE_VAR = "OPENCODE_SESSION_TITLE";
@@ -16,6 +16,8 @@ export interface TitleLookup {
   sessionTitle(sessionID: string): string | undefined;
   /** The loop and iteration the session runs for; sessions outside a loop have none. */
   loopOf?(sessionID: string): { loopID: string; iteration: number } | undefined;
+  /** Where a spawn without its session's variables is reported (the store's log). */
+  readonly log?: Log;
 }
 
 /**
@@ -40,7 +42,7 @@ export function sessionEnv(
   env[LOOP_ID_VAR] = undefined;
   env[LOOP_ITERATION_VAR] = undefined;
   if (!sessionID) {
-    log.warn("spawn without a session: session variables removed");
+    lookup.log?.warn("spawn without a session: session variables removed");
     return env;
   }
   let title: string | undefined;
@@ -49,11 +51,11 @@ export function sessionEnv(
     title = lookup.sessionTitle(sessionID);
     loop = title === undefined ? undefined : lookup.loopOf?.(sessionID);
   } catch (error) {
-    log.warn("session lookup failed: session variables removed", { sessionID, error: String(error) });
+    lookup.log?.warn("session lookup failed: session variables removed", { sessionID, error: String(error) });
     return env;
   }
   if (title === undefined) {
-    log.warn("session not found at spawn: session variables removed", { sessionID });
+    lookup.log?.warn("session not found at spawn: session variables removed", { sessionID });
     return env;
   }
   env[SESSION_ID_VAR] = sessionID;

@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { log } from "../log.js";
+import type { Log } from "../log.js";
 import { errorText } from "../session/errors.js";
 import type { TracingConfig } from "./config.js";
 
@@ -12,7 +12,7 @@ import type { TracingConfig } from "./config.js";
 const EXPORT_SUCCESS = 0;
 
 /** One warning per tracer in the log, whichever way the collector fails first: a dead collector is no flood. */
-export function warnOnce(url: string | undefined): (error: string) => void {
+export function warnOnce(log: Log, url: string | undefined): (error: string) => void {
   let warned = false;
   return (error) => {
     if (warned) return;

@@ -1,4 +1,3 @@
-import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
 import { errorText } from "../session/errors.js";
 import { tracingConfig } from "./config.js";
@@ -38,7 +37,7 @@ export async function enableTracing(rt: Runtime): Promise<Tracing | undefined> {
     const { startTracing } = await import("./tracer.js");
     rt.tracing = startTracing(rt, config);
   } catch (error) {
-    log.warn("tracing could not start: running without it", { error: errorText(error) });
+    rt.store.log.warn("tracing could not start: running without it", { error: errorText(error) });
   }
   return rt.tracing;
 }

@@ -2,7 +2,6 @@ import { ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, typ
 import { MODEL_MAX_RETRIES } from "../agent/prompt.js";
 import type { TitleTrace } from "../agent/title.js";
 import type { OdeEvent } from "../events.js";
-import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
 import { cancelVias, type AbortDiagnostic } from "../session/abort.js";
 import { errorText } from "../session/errors.js";
@@ -73,7 +72,7 @@ export class SpanBook {
       this.dispatch(event);
     } catch (error) {
       // Tracing must never take a run down with it.
-      log.warn("tracing: an event could not be turned into a span", { type: event.type, error: errorText(error) });
+      this.rt.store.log.warn("tracing: an event could not be turned into a span", { type: event.type, error: errorText(error) });
     }
   }
 

@@ -7,7 +7,6 @@ import {
   SimpleSpanProcessor,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { log } from "../log.js";
 import type { Runtime } from "../runtime.js";
 import { VERSION } from "../version.js";
 import type { TracingConfig } from "./config.js";
@@ -44,7 +43,7 @@ export function carrierOf(spanContext: SpanContext): { TRACEPARENT: string; TRAC
 
 /** Builds the tracer provider `config` describes and starts turning `rt`'s events into spans. */
 export function startTracing(rt: Runtime, config: TracingConfig): Tracing {
-  const warn = warnOnce(config.otlp?.url);
+  const warn = warnOnce(rt.store.log, config.otlp?.url);
   const collector = new Collector();
   const processors: SpanProcessor[] = [];
   const exporter = config.otlp ? otlpExporter(config.otlp, collector, warn) : undefined;
@@ -55,7 +54,7 @@ export function startTracing(rt: Runtime, config: TracingConfig): Tracing {
   );
   // A provider of ode's own, never registered globally: a library runtime leaves the process's tracing alone.
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors });
-  for (const warning of config.warnings) log.warn(`tracing: ${warning}`);
+  for (const warning of config.warnings) rt.store.log.warn(`tracing: ${warning}`);
   // A collector that refuses connections is not waited for: the exporter would retry it for seconds.
   const settle = async (work: Promise<unknown>) => {
     const outcome = await bounded(work, FLUSH_TIMEOUT_MS, collector.unreachable());

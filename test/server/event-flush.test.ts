@@ -2,13 +2,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { RuntimeEvents } from "../../src/events.js";
+import { Log } from "../../src/log.js";
 import { EventStreams } from "../../src/server/events.js";
-import { waitFor } from "../support/ode.js";
+import { tempDir, waitFor } from "../support/ode.js";
 
 describe("the event streams", () => {
   it("say when every client's queued events have been taken by its connection, so an answer never overtakes them", async () => {
     const events = new RuntimeEvents();
-    const streams = new EventStreams(events, (event) => [{ type: event.type, sessionID: event.sessionID, properties: event.properties }], {
+    const streams = new EventStreams(events, (event) => [{ type: event.type, sessionID: event.sessionID, properties: event.properties }], new Log(tempDir()), {
       maxQueuedBytes: 64 * 1024 * 1024,
     });
     const server = http.createServer((_req, res) => streams.open(undefined, res));

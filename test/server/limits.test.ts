@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import http from "node:http";
 import { describe, expect, it } from "vitest";
 import { collect, makeProject, startOde } from "../support/ode.js";
 import { client, serve } from "./support.js";
@@ -81,6 +82,36 @@ describe("ode serve under hostile bodies", () => {
       expect(answer.data.message).not.toContain("\n");
     }
     expect((await api("GET", "/session")).body).toEqual([]);
+    server.child.kill("SIGTERM");
+    await server.result;
+  }, 60_000);
+
+  it("reads a slow upload over the limit to its end: the client gets the 413 and no broken connection", async () => {
+    const server = await serve(makeProject(), ["--max-body", "1000"]);
+    const { hostname, port } = new URL(server.url);
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    const chunks = 32;
+    // About a second of upload: @hono/node-server closed such a connection half a second after the early answer.
+    const outcome = await new Promise<{ status?: number; body: string; writeErrors: string[] }>((resolve, reject) => {
+      const req = http.request({ hostname, port, path: "/session", method: "POST", headers: { "content-type": "application/json", "content-length": chunk.length * chunks } });
+      let status: number | undefined;
+      let body = "";
+      const writeErrors: string[] = [];
+      req.on("response", (res) => {
+        status = res.statusCode;
+        res.on("data", (d) => (body += d));
+      });
+      req.on("error", reject);
+      const send = (n: number) => {
+        if (n === chunks) return req.end(() => setTimeout(() => (req.destroy(), resolve({ status, body, writeErrors })), 50));
+        req.write(chunk, (error) => error && writeErrors.push(error.message));
+        setTimeout(() => send(n + 1), 30);
+      };
+      send(0);
+    });
+    expect(outcome.writeErrors).toEqual([]);
+    expect(outcome.status).toBe(413);
+    expect(JSON.parse(outcome.body).name).toBe("PayloadTooLargeError");
     server.child.kill("SIGTERM");
     await server.result;
   }, 60_000);

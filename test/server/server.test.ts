@@ -8,11 +8,12 @@ import type { AbortDiagnostic } from "../../src/session/abort.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
 import { isLoopback } from "../../src/server/auth.js";
 import { EventStreams } from "../../src/server/events.js";
+import { Log } from "../../src/log.js";
 import { listen } from "../../src/server/serve.js";
 import { RuntimeEvents } from "../../src/events.js";
 import { createRuntime } from "../../src/runtime.js";
 import { startOpenAIServer } from "../support/openai-server.js";
-import { isTitleRequest, makeProject, mockConfig, startModel, waitFor } from "../support/ode.js";
+import { isTitleRequest, makeProject, mockConfig, startModel, tempDir, waitFor } from "../support/ode.js";
 import { client, openEvents, rawEmit, startServer } from "./support.js";
 
 const sleepTurn = [{ toolCalls: [{ name: "bash", arguments: { command: "sleep 30" } }] }, { text: "slept" }];
@@ -387,7 +388,7 @@ describe("ode server: event stream", () => {
   });
 
   it("subscribes nothing for a client that left before its stream opened", async () => {
-    const streams = new EventStreams(new RuntimeEvents(), (event) => [event]);
+    const streams = new EventStreams(new RuntimeEvents(), (event) => [event], new Log(tempDir()));
     let request: http.ClientRequest | undefined;
     const opened = new Promise<void>((resolve) => {
       const server = http.createServer((_req, res) => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { initLog } from "../../src/log.js";
 import { SESSION_ID_VAR, SESSION_TITLE_VAR, sessionEnv } from "../../src/shell/env.js";
 import { runCommand } from "../../src/shell/spawn.js";
 import { tempDir } from "../support/ode.js";
@@ -24,7 +23,6 @@ describe("sessionEnv as a real child sees it", () => {
   });
 
   it("removes both variables (not inherited) when the session cannot be looked up", async () => {
-    initLog(tempDir());
     for (const env of [
       sessionEnv({ sessionTitle: () => undefined }, "ses_gone", base),
       sessionEnv({ sessionTitle: () => { throw new Error("store closed"); } }, "ses_x", base),

@@ -6,7 +6,6 @@ import { createRuntime } from "../../src/runtime.js";
 import { sessionEnv } from "../../src/shell/env.js";
 import { Store } from "../../src/session/store.js";
 import type { ToolPart } from "../../src/session/schema.js";
-import { initLog, logFile } from "../../src/log.js";
 import { makeProject, mockConfig, ODE, runOde, scriptedConfig, startModel, tempDir } from "../support/ode.js";
 import { startOpenAIServer, type RecordedRequest, type ScriptedReply } from "../support/openai-server.js";
 
@@ -143,7 +142,6 @@ describe("session context of child processes", () => {
 
   it("a deleted session or a failing store: the command runs without the variables and one warning is logged", async () => {
     const dir = tempDir();
-    initLog(dir);
     const store = Store.open(dir);
     const session = store.createSession({ directory: dir, title: "doomed" });
     store.deleteSession(session.id);
@@ -152,9 +150,9 @@ describe("session context of child processes", () => {
     expect(env.OPENCODE_SESSION_ID).toBeUndefined();
     expect(env.OPENCODE_SESSION_TITLE).toBeUndefined();
     store.close();
-    const failing = sessionEnv({ sessionTitle: () => { throw new Error("database is closed"); } }, session.id, base);
+    const failing = sessionEnv({ sessionTitle: () => { throw new Error("database is closed"); }, log: store.log }, session.id, base);
     expect(failing.OPENCODE_SESSION_ID).toBeUndefined();
-    const warnings = fs.readFileSync(logFile()!, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const warnings = fs.readFileSync(store.log.file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(warnings.filter((w) => w.level === "warn")).toHaveLength(2);
     expect(warnings[0]).toMatchObject({ sessionID: session.id });
   });
