@@ -13,7 +13,10 @@ import { startOpenAIServer } from "../test/support/openai-server.js";
 import { watchEvents } from "./event-watcher.js";
 import { median, report } from "./stats.js";
 
-/** Another build of ode to compare with (`node scripts/build.mjs --outfile dist/before/ode.cjs`). */
+/**
+ * Another build of ode to compare with (`node scripts/build.mjs --outfile dist/before/ode.cjs`; sources older than
+ * the CommonJS entry build to `ode.js`).
+ */
 const ODE = path.resolve(process.env.ODE_BENCH_ODE || "dist/ode.cjs");
 const PROBE = path.resolve("bench/memory-probe.cjs");
 const TURNS = Number(process.env.ODE_BENCH_TURNS) || 1000;

@@ -8,6 +8,11 @@ import path from "node:path";
 // `--outfile` builds elsewhere (the version test builds a second artifact with its own ODE_VERSION).
 const outArg = process.argv.indexOf("--outfile");
 const outfile = outArg > 0 ? process.argv[outArg + 1] : "dist/ode.cjs";
+// The entry is CommonJS (see below): in this "type": "module" package, only a .cjs name makes Node load it so.
+if (!outfile.endsWith(".cjs")) {
+  console.error(`build: --outfile must end in .cjs, not ${outfile}`);
+  process.exit(2);
+}
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const version = process.env.ODE_VERSION || pkg.version;
 const channel = process.env.ODE_CHANNEL || (version.includes("-") ? version.split("-")[1].split(".")[0] : "latest");
@@ -59,8 +64,10 @@ const commonJs = {
   banner: { js: "" },
 };
 
-// Chunk names carry content hashes: without this, every build would leave the previous chunks behind.
+// Chunk names carry content hashes: without this, every build would leave the previous chunks behind. The entry
+// was `ode.js` before it was CommonJS; left in place, it would import chunks that are gone.
 rmSync(path.join(outdir, "chunks"), { recursive: true, force: true });
+for (const stale of ["ode.js", "ode.js.map"]) rmSync(path.join(outdir, stale), { force: true });
 await build({
   ...shared,
   entryPoints: [

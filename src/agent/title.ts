@@ -62,8 +62,9 @@ export function startTitleGeneration(...args: Parameters<typeof start>): Promise
   try {
     return start(...args);
   } catch (error) {
+    const [rt] = args;
     // The store could not even record the start (session gone, database error): the turn goes on without a title.
-    args[0].store.log.warn("title generation not started", { sessionID: args[2].id, error: errorText(error) });
+    rt.store.log.warn("title generation not started", { sessionID: args[2].id, error: errorText(error) });
     return Promise.resolve();
   }
 }

@@ -31,4 +31,14 @@ const args = process.argv.slice(2);
 const read = plainSessionRead(args);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) process.stdout.write(`${VERSION}\n`);
 else if (read) void (require("./session-read.cjs") as { runSessionRead: typeof runSessionRead }).runSessionRead(read);
-else void import("./program.js");
+else {
+  // As an ES module entry, a command whose work never settled ended with Node's "unsettled top-level await" and
+  // exit code 13; imported from CommonJS it would end silently with 0.
+  let settled = false;
+  void import("./program.js").finally(() => (settled = true));
+  process.once("beforeExit", () => {
+    if (settled) return;
+    process.exitCode = 13;
+    process.stderr.write("ode: internal error: the command ended before its work settled\n");
+  });
+}

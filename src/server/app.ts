@@ -136,8 +136,8 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   app.use(
     bodyLimit({
       maxSize: maxBodyBytes,
-      // Refused as it arrives (a body without a length): the rest of it is still on the wire, so the connection
-      // is not one to send the next request on.
+      // Refused as it arrives (a body without a length, or too long to be read first; see serve.ts): the rest of
+      // it is still on the wire, so the connection is not one to send the next request on.
       onError: (c) => c.json(payloadTooLarge(maxBodyBytes), 413, { connection: "close" }),
     }),
   );

@@ -6,7 +6,7 @@ import { enableTracing } from "../telemetry/index.js";
 import type { CancelMeta } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
 import { createServer, payloadTooLarge, type OdeServer, type ServerOptions } from "./app.js";
-import { isLoopback } from "./auth.js";
+import { basicAuthorizer, isLoopback } from "./auth.js";
 
 /** A signal must end the process within 5 s: runs get most of it, closing the connections the rest. */
 const SHUTDOWN_MS = 4000;
@@ -19,28 +19,38 @@ const CLOSE_GRACE_MS = 250;
  * RSS over 900 turns); the pages stay in the operating system's file cache, so a miss costs a read from memory.
  */
 const SERVER_PAGE_CACHE_KIB = 2048;
-/** The largest upload over the limit that is read to its end before it is refused (see `refuseWholeUploads`). */
+/** The largest upload over the limit that is read to its end before it is refused (see `refusingOversized`). */
 const READ_REFUSED_UPLOADS_UP_TO = 256 * 2 ** 20;
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * A body whose Content-Length is over the limit is answered 413 once it has arrived, not while it is arriving. When
- * the answer came first, the connection was closed under the upload (by @hono/node-server half a second later, or
- * by Node's keep-alive timer), and a client still sending, which is every client of a busy machine, saw EPIPE or a
- * reset instead of the 413: fetch with a string body reports only "fetch failed". The body is thrown away as it
- * comes, and such a request is refused before anything else about it is looked at. Uploads larger than
- * READ_REFUSED_UPLOADS_UP_TO, and bodies without a length, are refused by the app as they arrive.
+ * The server's two ways in for a request, with bodies whose Content-Length is over the limit answered 413 by their
+ * headers. Answered while the body was still arriving, such a request had its connection closed under the upload
+ * (by @hono/node-server half a second later, or by Node's keep-alive timer), and a client still sending, which is
+ * every client of a busy machine, saw EPIPE or a reset instead of the 413 (fetch with a string body reports only
+ * "fetch failed"). So the body is read to its end and thrown away, then answered; a client that asked to be told
+ * first (`Expect: 100-continue`, as curl does for large bodies) is answered before it sends any. Only a client with
+ * the password gets this: without it the app answers 401 at once. Uploads larger than READ_REFUSED_UPLOADS_UP_TO,
+ * and bodies without a length, are refused by the app as they arrive.
  */
-function refuseWholeUploads(listener: Listener, maxBodyBytes: number): Listener {
-  return (req, res) => {
-    const declared = Number(req.headers["content-length"]);
-    if (!(declared > maxBodyBytes && declared <= READ_REFUSED_UPLOADS_UP_TO)) return listener(req, res);
+function refusingOversized(listener: Listener, maxBodyBytes: number, authorized: (header: string | undefined) => boolean) {
+  const oversized = (req: IncomingMessage) => Number(req.headers["content-length"]) > maxBodyBytes && authorized(req.headers.authorization);
+  const refuse = (res: ServerResponse, headers: Record<string, string> = {}) =>
+    res.writeHead(413, { "content-type": "application/json", ...headers }).end(JSON.stringify(payloadTooLarge(maxBodyBytes)));
+  const request: Listener = (req, res) => {
+    if (!oversized(req) || Number(req.headers["content-length"]) > READ_REFUSED_UPLOADS_UP_TO) return listener(req, res);
     // A client that goes away mid-upload ends the request with an error; nobody is left to answer.
     req.once("error", () => undefined);
-    req.once("end", () => res.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify(payloadTooLarge(maxBodyBytes))));
+    req.once("end", () => refuse(res));
     req.resume();
   };
+  const checkContinue: Listener = (req, res) => {
+    if (oversized(req)) return refuse(res, { connection: "close" });
+    res.writeContinue();
+    request(req, res);
+  };
+  return { request, checkContinue };
 }
 
 export interface ListenOptions extends ServerOptions {
@@ -65,7 +75,9 @@ export async function listen(rt: Runtime, options: ListenOptions): Promise<Runni
   }
   const ode = createServer(rt, options);
   const listener = getRequestListener(ode.app.fetch, { hostname: options.hostname });
-  const server = createHttpServer(refuseWholeUploads(listener, ode.maxBodyBytes));
+  const authorized = options.password ? basicAuthorizer(options.password) : () => true;
+  const { request, checkContinue } = refusingOversized(listener, ode.maxBodyBytes, authorized);
+  const server = createHttpServer(request).on("checkContinue", checkContinue);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(new InvalidInputError(`cannot listen on ${options.hostname}:${options.port}: ${error.code ?? error.message}`)),

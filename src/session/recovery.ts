@@ -6,6 +6,7 @@ import type { RunRow } from "./runs.js";
 import type { Part } from "./schema.js";
 import type { Store } from "./store.js";
 import { titleStateBefore } from "./title.js";
+import { preparedOnUse } from "../storage/statements.js";
 
 /** Why a run was closed by another process than its owner. */
 export type RecoveryReason = "crash-recovery" | "store-write-failed";
@@ -45,21 +46,21 @@ export class CrashRecovery {
 
   constructor(private readonly store: Store) {
     const db = store.db;
-    this.stmt = {
-      groups: db.prepare<[string], RecordedGroup>(`SELECT pgid, start FROM run_processes WHERE run_id = ?`),
-      openParts: db.prepare<[string], { data: string }>(
+    this.stmt = preparedOnUse({
+      groups: () => db.prepare<[string], RecordedGroup>(`SELECT pgid, start FROM run_processes WHERE run_id = ?`),
+      openParts: () => db.prepare<[string], { data: string }>(
         `SELECT data FROM parts WHERE message_id = ? AND (
            (json_extract(data, '$.type') = 'tool' AND json_extract(data, '$.state.status') IN ('pending', 'running'))
            OR (json_extract(data, '$.type') IN ('text', 'reasoning') AND json_extract(data, '$.time.end') IS NULL))
          ORDER BY id`,
       ),
-      titleTraces: db.prepare<[string], TitleTraceRow>(`SELECT id, data FROM title_generations WHERE session_id = ? ORDER BY id`),
-      updateTitleTrace: db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
-      titleSource: db.prepare<[string], { title_source: string; title: string }>(`SELECT title_source, title FROM sessions WHERE id = ?`),
-      close: db.prepare(
+      titleTraces: () => db.prepare<[string], TitleTraceRow>(`SELECT id, data FROM title_generations WHERE session_id = ? ORDER BY id`),
+      updateTitleTrace: () => db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
+      titleSource: () => db.prepare<[string], { title_source: string; title: string }>(`SELECT title_source, title FROM sessions WHERE id = ?`),
+      close: () => db.prepare(
         `UPDATE runs SET ended_at = ?, outcome = 'aborted', interrupt = COALESCE(interrupt, ?) WHERE id = ? AND ended_at IS NULL`,
       ),
-    };
+    });
   }
 
   /** The process groups the run recorded. */

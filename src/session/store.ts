@@ -65,7 +65,7 @@ function guardDeleted<T>(sessionID: string, write: () => T): T {
 /** Sessions, messages and parts in SQLite. One instance per process and data directory. */
 export class Store {
   readonly db: DB;
-  /** The data directory's log. */
+  /** Kept with the store: the log lives in the same data directory, and every part of a runtime reaches the store. */
   readonly log: Log;
   private readonly stmt;
 

@@ -16,7 +16,7 @@ export interface TitleLookup {
   sessionTitle(sessionID: string): string | undefined;
   /** The loop and iteration the session runs for; sessions outside a loop have none. */
   loopOf?(sessionID: string): { loopID: string; iteration: number } | undefined;
-  /** Where a spawn without its session's variables is reported (the store's log). */
+  /** Where a spawn without its session's variables is reported (the store's log); without one, it is not. */
   readonly log?: Log;
 }
 

@@ -34,6 +34,57 @@ async function post(url: string, body: string | ReadableStream<Uint8Array>): Pro
   return { status: res.status, body: await res.json() };
 }
 
+const CHUNK = Buffer.alloc(64 * 1024, "x");
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** Errors of the writes of the body: a connection closed under the upload. */
+  writeErrors: string[];
+  /** Whether the server said "100 Continue". */
+  continued: boolean;
+  sentChunks: number;
+}
+
+/**
+ * POSTs `chunks` chunks of 64 KiB to /session, `delayMs` apart, and resolves with the answer once it has ended and
+ * the body has been sent (or, with `untilAnswered`, as soon as the answer has ended: no more chunks are sent). With
+ * `expect: 100-continue`, the body waits for the server's go-ahead.
+ */
+function upload(url: string, options: { headers: http.OutgoingHttpHeaders; chunks: number; delayMs: number; untilAnswered?: boolean }): Promise<Answer> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname, port, path: "/session", method: "POST", headers: { "content-type": "application/json", ...options.headers } });
+    const answer: Answer = { status: 0, headers: {}, body: "", writeErrors: [], continued: false, sentChunks: 0 };
+    let [answered, sent] = [false, false];
+    const finish = () => {
+      if (!answered || !(sent || options.untilAnswered)) return;
+      req.destroy();
+      resolve(answer);
+    };
+    req.on("response", (res) => {
+      Object.assign(answer, { status: res.statusCode, headers: res.headers });
+      res.on("data", (d) => (answer.body += d));
+      res.on("end", () => {
+        answered = true;
+        finish();
+      });
+    });
+    req.on("error", reject);
+    const send = () => {
+      if (answered && options.untilAnswered) return;
+      if (answer.sentChunks === options.chunks) return void req.end(() => ((sent = true), finish()));
+      req.write(CHUNK, (error) => error && answer.writeErrors.push(error.message));
+      answer.sentChunks++;
+      setTimeout(send, options.delayMs);
+    };
+    if (!options.headers.expect) return send();
+    req.on("continue", () => ((answer.continued = true), send()));
+    req.flushHeaders();
+  });
+}
+
 describe("ode serve under hostile bodies", () => {
   it("refuses bodies over the limit with 413, keeps huge titles to 100 characters, and stays under 300 MiB", async () => {
     const project = makeProject();
@@ -86,32 +137,27 @@ describe("ode serve under hostile bodies", () => {
     await server.result;
   }, 60_000);
 
-  it("reads a slow upload over the limit to its end: the client gets the 413 and no broken connection", async () => {
-    const server = await serve(makeProject(), ["--max-body", "1000"]);
-    const { hostname, port } = new URL(server.url);
-    const chunk = Buffer.alloc(64 * 1024, "x");
-    const chunks = 32;
-    // About a second of upload: @hono/node-server closed such a connection half a second after the early answer.
-    const outcome = await new Promise<{ status?: number; body: string; writeErrors: string[] }>((resolve, reject) => {
-      const req = http.request({ hostname, port, path: "/session", method: "POST", headers: { "content-type": "application/json", "content-length": chunk.length * chunks } });
-      let status: number | undefined;
-      let body = "";
-      const writeErrors: string[] = [];
-      req.on("response", (res) => {
-        status = res.statusCode;
-        res.on("data", (d) => (body += d));
-      });
-      req.on("error", reject);
-      const send = (n: number) => {
-        if (n === chunks) return req.end(() => setTimeout(() => (req.destroy(), resolve({ status, body, writeErrors })), 50));
-        req.write(chunk, (error) => error && writeErrors.push(error.message));
-        setTimeout(() => send(n + 1), 30);
-      };
-      send(0);
-    });
-    expect(outcome.writeErrors).toEqual([]);
-    expect(outcome.status).toBe(413);
-    expect(JSON.parse(outcome.body).name).toBe("PayloadTooLargeError");
+  it("answers 413 to a slow upload over the limit once it has arrived, to Expect: 100-continue before it is sent, and 401 at once without the password", async () => {
+    const server = await serve(makeProject(), ["--max-body", "1000"], { ODE_SERVER_PASSWORD: "pw" });
+    const auth = { authorization: `Basic ${Buffer.from("opencode:pw").toString("base64")}` };
+    const declared = { "content-length": String(CHUNK.length * 16) };
+    const parsed = (answer: Answer) => [answer.status, JSON.parse(answer.body).name];
+
+    // About a second of upload: @hono/node-server closed such a connection half a second after an early answer.
+    const slow = await upload(server.url, { headers: { ...auth, ...declared }, chunks: 16, delayMs: 60 });
+    expect([slow.writeErrors, ...parsed(slow)]).toEqual([[], 413, "PayloadTooLargeError"]);
+
+    const asked = await upload(server.url, { headers: { ...auth, ...declared, expect: "100-continue" }, chunks: 16, delayMs: 0, untilAnswered: true });
+    expect([asked.continued, ...parsed(asked), asked.headers.connection]).toEqual([false, 413, "PayloadTooLargeError", "close"]);
+
+    // No length: refused once the limit is passed, on a connection not to be used again.
+    const streamed = await upload(server.url, { headers: auth, chunks: 64, delayMs: 20, untilAnswered: true });
+    expect([...parsed(streamed), streamed.headers.connection]).toEqual([413, "PayloadTooLargeError", "close"]);
+
+    // Nothing is read for a client without the password: its answer comes while it is still sending.
+    const stranger = await upload(server.url, { headers: declared, chunks: 16, delayMs: 200, untilAnswered: true });
+    expect(parsed(stranger)).toEqual([401, "UnauthorizedError"]);
+    expect(stranger.sentChunks).toBeLessThan(16);
     server.child.kill("SIGTERM");
     await server.result;
   }, 60_000);
