@@ -44,6 +44,21 @@ describe("a runtime owns its events and asks before touching the process", () =>
     rtB.close();
   });
 
+  it("a run whose row cannot be ended is still announced as finished, so what waits on it stops waiting", () => {
+    const project = makeProject();
+    const rt = createRuntime({ directory: project.dir, dataDir: project.dataDir, env: project.env });
+    const session = rt.store.createSession({ directory: project.dir });
+    const run = rt.runs.start(session.id, "prompt");
+    // The write that ends the run fails, as it does on a full disk.
+    rt.store.db.exec(`CREATE TEMP TRIGGER refuse_end BEFORE UPDATE OF ended_at ON runs BEGIN SELECT RAISE(ABORT, 'no room'); END`);
+    const seen: OdeEvent[] = [];
+    rt.events.subscribe((event) => seen.push(event));
+    expect(() => rt.runs.finish(run, "completed")).toThrow(/no room/);
+    expect(seen.map((e) => [e.type, e.properties])).toEqual([["run.finished", { runID: run.id, outcome: "completed" }]]);
+    expect(rt.runs.get(session.id)).toBeUndefined();
+    rt.close();
+  });
+
   it("startRun holds the run before anything is awaited: a cancel right after it ends the run queued", async () => {
     const project = makeProject(scriptedConfig({ steps: [{ text: "never" }] }));
     const rt = createRuntime({ directory: project.dir, dataDir: project.dataDir, env: project.env });

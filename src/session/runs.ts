@@ -380,6 +380,8 @@ export class Runs {
   /**
    * Ends the run's row. When the store cannot take even that write (disk full, read-only), the run is marked
    * beside the database so that recovery reports `store-write-failed` instead of a crash, and the error is thrown.
+   * Either way the run is over in this process, and "run.finished" says so: its span ends, event clients see the
+   * session idle, and the title generation stops waiting for the run's first answer.
    */
   finish(run: ActiveRun, outcome: RunOutcome, finishReason?: string): void {
     try {
@@ -394,8 +396,8 @@ export class Runs {
     } finally {
       this.active.delete(run.sessionID);
       if (this.active.size === 0) this.close();
+      this.store.events.emit("run.finished", run.sessionID, { runID: run.id, outcome });
     }
-    this.store.events.emit("run.finished", run.sessionID, { runID: run.id, outcome });
   }
 
   rows(sessionID: string): RunRow[] {
