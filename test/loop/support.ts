@@ -27,7 +27,9 @@ export async function showLoop(project: Project, id?: string): Promise<LoopShow>
 /** Lines a command of the loop appended to `file` in the project. */
 export function lines(project: Project, file: string): string[] {
   const at = path.join(project.dir, file);
-  return fs.existsSync(at) ? fs.readFileSync(at, "utf8").trim().split("\n") : [];
+  // `>>` creates the file before the command's line is written: an empty file has no line yet, not an empty one.
+  const text = fs.existsSync(at) ? fs.readFileSync(at, "utf8").trim() : "";
+  return text ? text.split("\n") : [];
 }
 
 /** Waits until the loop's command has written `count` lines to `file`. */
