@@ -1,16 +1,20 @@
 // Issue 18: what a one-tool turn costs on a long session. A session of N messages is imported, then `ode run -s`
 // adds one turn (a bash call, then an answer) against a loopback model; CPU (user + system), wall time and peak
 // RSS of the built CLI, against the same turn on a new session. The first turn after the import, which writes the
-// prompt cache, is reported on its own.
+// prompt cache, is reported on its own. Below 100k messages, the provider's floor for the same history
+// (bench/floor-long-turn.mjs) says how much of the extra CPU any agent on these providers pays.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { toPromptMessages } from "../src/agent/history.js";
+import { Store } from "../src/session/store.js";
 import { median, report, timedRun } from "./stats.js";
 import { sessionDocument } from "./session-document.js";
 import { startTailModel } from "./tail-model.js";
 
 const ODE = path.resolve("dist/ode.cjs");
+const FLOOR = path.resolve("bench/floor-long-turn.mjs");
 const sizes = (process.env.ODE_BENCH_SIZES ?? "1k,10k,100k").split(",");
 const messagesOf = (size: string) => Number(size.replace(/k$/, "")) * 1000;
 const runsOf = (size: string) => (messagesOf(size) >= 100_000 ? 1 : 3);
@@ -30,7 +34,15 @@ async function measure(args: string[], runs: number) {
   return { cpuMs: median(results.map((r) => r.cpuMs!)), ms: median(results.map((r) => r.ms)), rssMiB: median(results.map((r) => r.rssKiB! / 1024)) };
 }
 
+/** CPU of the floor turn with `historyFile`'s prompt messages (none without), median of `runs`. */
+async function floorCpuMs(historyFile: string | undefined, runs: number): Promise<number> {
+  const results = [];
+  for (let i = 0; i < runs; i++) results.push(await timedRun([FLOOR, model.baseURL, ...(historyFile ? [historyFile] : [])], env, dir));
+  return median(results.map((r) => r.cpuMs!));
+}
+
 const fresh = await measure([], 5);
+const freshFloor = await floorCpuMs(undefined, 5);
 report("one-tool turn, new session: CPU (median of 5)", fresh.cpuMs, "ms");
 report("  wall", fresh.ms, "ms");
 report("  peak RSS", fresh.rssMiB, "MiB");
@@ -57,6 +69,17 @@ for (const size of sizes) {
   report("  peak RSS", turn.rssMiB, "MiB");
   report("  peak RSS / history JSON", turn.rssMiB / historyMiB, "ratio", size === "100k" ? "<= 3" : undefined);
   perMessage.push([messages, turn.cpuMs - fresh.cpuMs]);
+  if (messages < 100_000) {
+    const store = Store.open(env.ODE_DATA_DIR);
+    const historyFile = path.join(dir, `${size}.prompt.json`);
+    fs.writeFileSync(historyFile, JSON.stringify(toPromptMessages(store.messages(id))));
+    store.close();
+    const floorExtra = (await floorCpuMs(historyFile, runs)) - freshFloor;
+    fs.rmSync(historyFile);
+    report("  provider floor: extra CPU of the same history (parsed once, doStream twice)", floorExtra, "ms");
+    report("  ode's extra CPU over that floor's", turn.cpuMs - fresh.cpuMs - floorExtra, "ms");
+    report("  CPU / new session if ode added nothing to the floor", (fresh.cpuMs + floorExtra) / fresh.cpuMs, "ratio");
+  }
 }
 for (let i = 1; i < perMessage.length; i++) {
   const [a, costA] = perMessage[i - 1]!;
