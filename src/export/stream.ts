@@ -2,7 +2,7 @@ import type { Runtime } from "../runtime.js";
 import { opencodeMessage } from "../session/opencode.js";
 import { Runs } from "../session/runs.js";
 import { Store } from "../session/store.js";
-import type { MessageWithParts } from "../session/schema.js";
+import type { MessageInfo, MessageWithParts } from "../session/schema.js";
 import type { Diagnostics } from "./diagnostics.js";
 import { ExportSanitizer, GENERATED_PART_ID_GLOB, NAMING_PART_TYPES } from "./sanitize.js";
 import { planExport, type ExportHead, type ExportPlan, type RuntimeInfo } from "./snapshot.js";
@@ -78,9 +78,10 @@ export function sessionJson(rt: ExportReader, sessionID: string, sanitize: boole
  * dropped, so only the diagnostics are kept in memory.
  */
 export function sanitizedReferences(rt: ExportReader, sessionID: string): { info: { id: string }; diagnostics: Diagnostics } {
-  const plan = sanitizedPlan(rt, sessionID);
-  for (const message of plan.messages) void message;
-  return { info: { id: plan.head.info.id }, diagnostics: plan.diagnostics() };
+  const { sanitizer, plan } = sanitizing(rt, sessionID);
+  const { id } = sanitizer.session(plan.head.info);
+  for (const message of sanitizedMessages(sanitizer, plan)) void message;
+  return { info: { id }, diagnostics: sanitizer.diagnostics(plan.diagnostics) };
 }
 
 interface WritablePlan {
@@ -103,18 +104,24 @@ function plainPlan(rt: ExportReader, sessionID: string): WritablePlan {
  * its `runtime` is the one written.
  */
 function sanitizedPlan(rt: ExportReader, sessionID: string): WritablePlan {
-  const sanitizer = new ExportSanitizer(sessionID);
   const rehearsal = new ExportSanitizer(sessionID);
-  const plan = planExport(rt, sessionID, (info) => {
-    sanitizer.expect(info);
-    rehearsal.expect(info);
-  });
-  sanitizer.expectAborts(plan.diagnostics.aborts);
+  const { sanitizer, plan } = sanitizing(rt, sessionID, (info) => rehearsal.expect(info));
   rehearsal.expectAborts(plan.diagnostics.aborts);
   const runtime = rehearsedRuntime(rehearsal, rt, sessionID, plan);
   const head = { ...plan.head, runtime, info: sanitizer.session(plan.head.info) };
   // After the messages: their parts hold the tool calls the aborts name.
   return { head, messages: sanitizedMessages(sanitizer, plan), diagnostics: () => sanitizer.diagnostics(plan.diagnostics) };
+}
+
+/** A session's plan and the sanitizer that has seen what it must expect; `alsoExpect` sees the same infos. */
+function sanitizing(rt: ExportReader, sessionID: string, alsoExpect?: (info: MessageInfo) => void): { sanitizer: ExportSanitizer; plan: ExportPlan } {
+  const sanitizer = new ExportSanitizer(sessionID);
+  const plan = planExport(rt, sessionID, (info) => {
+    sanitizer.expect(info);
+    alsoExpect?.(info);
+  });
+  sanitizer.expectAborts(plan.diagnostics.aborts);
+  return { sanitizer, plan };
 }
 
 function rehearsedRuntime(rehearsal: ExportSanitizer, rt: ExportReader, sessionID: string, plan: ExportPlan): RuntimeInfo {
