@@ -29,15 +29,11 @@ export class PromptCache {
            AND c.parts = (SELECT count(*) FROM parts p WHERE p.session_id = m.session_id AND p.message_id = m.id)
          WHERE m.session_id = @session ORDER BY m.id`,
       ),
-      parts: db.prepare<{ session: string; ids: string; types: string }, { message_id: string; data: string }>(
-        `SELECT message_id, data FROM parts
+      // Every part of the messages, to count them; the data only of those of `types`.
+      parts: db.prepare<{ session: string; ids: string; types: string }, { message_id: string; data: string | null }>(
+        `SELECT message_id, CASE WHEN type IN (SELECT value FROM json_each(@types)) THEN data END AS data FROM parts
          WHERE session_id = @session AND message_id IN (SELECT value FROM json_each(@ids))
-           AND type IN (SELECT value FROM json_each(@types))
          ORDER BY message_id, id`,
-      ),
-      counts: db.prepare<{ session: string; ids: string }, { message_id: string; parts: number }>(
-        `SELECT message_id, count(*) AS parts FROM parts
-         WHERE session_id = @session AND message_id IN (SELECT value FROM json_each(@ids)) GROUP BY message_id`,
       ),
       put: db.prepare<{ id: string; format: number; parts: number; prompt: string }>(
         `INSERT INTO prompt_cache (message_id, format, parts, prompt) VALUES (@id, @format, @parts, @prompt)
@@ -64,12 +60,10 @@ export class PromptCache {
       const batch = messages.slice(i, i + FILL_BATCH);
       const convertBatch = (cache: boolean) =>
         this.store.db.transaction(() => {
-          const ids = JSON.stringify(batch.map((m) => m.id));
-          const parts = this.partsOf(sessionID, ids, types);
-          const counts = cache ? new Map(this.stmt.counts.all({ session: sessionID, ids }).map((row) => [row.message_id, row.parts])) : undefined;
+          const { parts, counts } = this.partsOf(sessionID, batch, types);
           return batch.map((info) => {
             const result = convert({ info, parts: parts.get(info.id) ?? [] });
-            if (counts) this.stmt.put.run({ id: info.id, format, parts: counts.get(info.id) ?? 0, prompt: JSON.stringify(result) });
+            if (cache) this.stmt.put.run({ id: info.id, format, parts: counts.get(info.id) ?? 0, prompt: JSON.stringify(result) });
             return result;
           });
         });
@@ -86,16 +80,19 @@ export class PromptCache {
     return out;
   }
 
-  /** `ids` as a JSON array. */
-  private partsOf(sessionID: string, ids: string, types: readonly string[]): Map<string, Part[]> {
-    const byMessage = new Map<string, Part[]>();
-    const rows = this.stmt.parts.iterate({ session: sessionID, ids, types: JSON.stringify(types) });
-    for (const row of rows) {
-      let list = byMessage.get(row.message_id);
-      if (!list) byMessage.set(row.message_id, (list = []));
+  /** The messages' parts of `types`, and how many parts each message has in all. */
+  private partsOf(sessionID: string, messages: readonly MessageInfo[], types: readonly string[]): { parts: Map<string, Part[]>; counts: Map<string, number> } {
+    const parts = new Map<string, Part[]>();
+    const counts = new Map<string, number>();
+    const ids = JSON.stringify(messages.map((m) => m.id));
+    for (const row of this.stmt.parts.iterate({ session: sessionID, ids, types: JSON.stringify(types) })) {
+      counts.set(row.message_id, (counts.get(row.message_id) ?? 0) + 1);
+      if (row.data === null) continue;
+      let list = parts.get(row.message_id);
+      if (!list) parts.set(row.message_id, (list = []));
       list.push(JSON.parse(row.data) as Part);
     }
-    return byMessage;
+    return { parts, counts };
   }
 }
 
