@@ -30,7 +30,6 @@ interface Capture {
   from: number;
   line: number;
   lineStart: number;
-  depth: number;
   /** Its text from the pieces before the current one. */
   parts: string[];
   /** A container's brackets still open (0: a key or scalar, scanned as usual). */
@@ -98,9 +97,10 @@ export class JsonScanner {
   private started(kind: Token, first: string, at: number): boolean {
     const watcher = this.options.watcher;
     const depth = this.stack.length;
-    if (!watcher || depth > watcher.depth || this.capture || !watcher.start(kind, depth, first)) return false;
+    // Captures never nest: a key or scalar ends before the next token starts, and a container is skimmed whole.
+    if (!watcher || depth > watcher.depth || !watcher.start(kind, depth, first)) return false;
     const open = first === "{" || first === "[" ? 1 : 0;
-    this.capture = { from: this.base + at, line: this.line, lineStart: this.lineStart, depth, parts: [], open, inString: false };
+    this.capture = { from: this.base + at, line: this.line, lineStart: this.lineStart, parts: [], open, inString: false };
     return open > 0;
   }
 
@@ -111,7 +111,6 @@ export class JsonScanner {
     if (!watcher || depth > watcher.depth) return;
     const { capture } = this;
     if (!capture) return watcher.end(kind, depth, undefined);
-    if (capture.depth !== depth) return;
     capture.parts.push(this.text.slice(Math.max(capture.from - this.base, 0), at));
     this.capture = undefined;
     const text = capture.parts.length === 1 ? capture.parts[0]! : capture.parts.join("");

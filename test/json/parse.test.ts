@@ -81,7 +81,7 @@ describe("scanJson", () => {
     const top: Record<string, unknown> = {};
     let key = "";
     let root: "object" | "other" | undefined;
-    scanJson(typeof source === "string" ? source : source, {
+    scanJson(source, {
       depth: 1,
       start: (_kind, depth, first) => {
         if (depth === 0) root = first === "{" ? "object" : "other";
