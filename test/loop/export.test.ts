@@ -49,7 +49,7 @@ describe("ode export --loop", () => {
     // Four iterations; the third hangs in its tool call until the iteration timeout aborts it.
     const command = 'echo CANARY-OUTPUT-$ODE_LOOP_ITERATION; if [ "$ODE_LOOP_ITERATION" = 3 ]; then sleep 30; fi; true';
     const project = makeProject(bashTurn(command, "CANARY-ANSWER"));
-    const args = ["loop", "--max-iterations", "4", "--until", "false", "--iteration-timeout", "1500", "--max-failures", "4", "CANARY-PROMPT"];
+    const args = ["loop", "--max-iterations", "4", "--until", "false", "--iteration-timeout", "5000", "--max-failures", "4", "CANARY-PROMPT"];
     // 4: the max_iterations limit.
     expect((await runOde(project, args)).code).toBe(4);
     const loop = await showLoop(project);
