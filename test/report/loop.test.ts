@@ -21,10 +21,13 @@ afterAll(async () => {
 const withoutExportTimes = (page: string) => page.replace(/<tr><th>(exported|release)<\/th><td>[^<]*<\/td><\/tr>/g, "");
 
 const C = { prompt: "canary-loop-prompt", name: "canary-loop-name", promise: "CANARYDONE", output: "canary-loop-output" };
-/** Every iteration writes a file and answers with the promise; the second one hangs until its timeout. */
+/**
+ * Every iteration writes a file and answers with the promise; the second one hangs until its timeout, 5 s because the
+ * others must finish inside it on a busy machine.
+ */
 const COMMAND = `echo ${C.output}; if [ "$ODE_LOOP_ITERATION" = 2 ]; then sleep 30; fi; touch "file-$ODE_LOOP_ITERATION.txt"`;
 const SCRIPT = { steps: [{ tool_calls: [{ name: "bash", input: { command: COMMAND } }] }, { text: `Done. <promise>${C.promise}</promise>` }] };
-const LOOP_ARGS = ["--no-progress", "5", "--name", C.name, "--min-iterations", "3", "--completion-promise", C.promise, "--iteration-timeout", "1500", C.prompt];
+const LOOP_ARGS = ["--no-progress", "5", "--name", C.name, "--min-iterations", "3", "--completion-promise", C.promise, "--iteration-timeout", "5000", C.prompt];
 
 describe("the loop view", () => {
   it("ode report --loop and GET /loop/:id/report: a row per iteration, the stop reason on top, rows linking to sessions", async () => {
