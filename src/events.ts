@@ -44,14 +44,33 @@ export type OdeEventListener = (event: OdeEvent) => void;
 export class RuntimeEvents {
   private readonly listeners = new Set<OdeEventListener>();
 
+  /**
+   * `onListenerError` hears what a listener threw. By default it is thrown again on the next tick, as an
+   * EventTarget's listener errors are: a listener's bug surfaces, but never inside the store write that emitted.
+   */
+  constructor(private readonly onListenerError: (error: unknown) => void = rethrowLater) {}
+
+  /** Every listener hears the event, whatever one before it throws: the emitter has already written its change. */
   emit<K extends OdeEventType>(type: K, sessionID: string, properties: OdeEventMap[K]): void {
     if (this.listeners.size === 0) return;
     const event = { type, sessionID, properties } as OdeEvent;
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
   }
 
   subscribe(listener: OdeEventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+function rethrowLater(error: unknown): void {
+  process.nextTick(() => {
+    throw error;
+  });
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { driveRun, startRun } from "../src/agent/prompt.js";
-import type { OdeEvent } from "../src/events.js";
+import { RuntimeEvents, type OdeEvent } from "../src/events.js";
+import { Runs } from "../src/session/runs.js";
+import { Store } from "../src/session/store.js";
 import fs from "node:fs";
 import { createRuntime } from "../src/runtime.js";
 import { sessionEnv } from "../src/shell/env.js";
@@ -57,6 +59,32 @@ describe("a runtime owns its events and asks before touching the process", () =>
     expect(seen.map((e) => [e.type, e.properties])).toEqual([["run.finished", { runID: run.id, outcome: "completed" }]]);
     expect(rt.runs.get(session.id)).toBeUndefined();
     rt.close();
+  });
+
+  it("a listener that throws keeps neither the others from an event nor the emitting write from completing", () => {
+    const project = makeProject();
+    const errors: unknown[] = [];
+    const events = new RuntimeEvents((error) => errors.push(error));
+    const store = Store.open(project.dataDir, events);
+    const runs = new Runs(store, "watch");
+    const session = store.createSession({ directory: project.dir });
+    const seen: string[] = [];
+    events.subscribe(() => {
+      throw new Error("listener bug");
+    });
+    events.subscribe((event) => seen.push(event.type));
+    const run = runs.start(session.id, "prompt");
+    expect(runs.get(session.id)?.id).toBe(run.id);
+    runs.finish(run, "completed");
+    expect(seen).toEqual(["run.started", "run.finished"]);
+    expect(errors.map(String)).toEqual(["Error: listener bug", "Error: listener bug"]);
+    expect(runs.rows(session.id)[0]).toMatchObject({ id: run.id, outcome: "completed" });
+    // The store's own failure is still what the caller of a failing write gets.
+    const second = runs.start(session.id, "prompt");
+    store.db.exec(`CREATE TEMP TRIGGER refuse_end BEFORE UPDATE OF ended_at ON runs BEGIN SELECT RAISE(ABORT, 'no room'); END`);
+    expect(() => runs.finish(second, "completed")).toThrow(/no room/);
+    expect(seen.slice(2)).toEqual(["run.started", "run.finished"]);
+    store.close();
   });
 
   it("startRun holds the run before anything is awaited: a cancel right after it ends the run queued", async () => {
