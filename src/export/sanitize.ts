@@ -521,7 +521,7 @@ export class ExportSanitizer {
    * they sort as the ids they replace did (the store lists by id; parts are pseudonymised in document order
    * anyway), and the tool call its abort names is looked for in the parts.
    */
-  expect(info: MessageInfo): void {
+  expect(info: Pick<MessageInfo, "id" | "diagnostics">): void {
     this.ctx.id("msg", info.id);
     this.ctx.wantCall((info as { diagnostics?: { abort?: { tool_call_id?: unknown } } }).diagnostics?.abort?.tool_call_id);
   }

@@ -106,6 +106,7 @@ export class Store {
       messagesOf: () => db.prepare<[string], MessageRow>(
         `SELECT id, info, diagnostics FROM messages WHERE session_id = ? ORDER BY id`,
       ),
+      messageRefsOf: () => db.prepare<[string], Omit<MessageRow, "info">>(`SELECT id, diagnostics FROM messages WHERE session_id = ? ORDER BY id`),
       partsOf: () => db.prepare<[string], { message_id: string; data: string }>(
         `SELECT message_id, data FROM parts WHERE session_id = ? ORDER BY message_id, id`,
       ),
@@ -372,6 +373,13 @@ export class Store {
   /** The session's parts of one type, in message order: found in the index, only they are read. */
   partsOfType(sessionID: string, type: Part["type"]): Part[] {
     return this.stmt.partsOfType.all(sessionID, type).map((row) => JSON.parse(row.data) as Part);
+  }
+
+  /** Every message's id and diagnostics, in the order of `messages`: what refers to a message, without its info. */
+  *messageRefs(sessionID: string): Generator<Pick<MessageInfo, "id" | "diagnostics">> {
+    for (const row of this.stmt.messageRefsOf.iterate(sessionID)) {
+      yield row.diagnostics === "{}" ? { id: row.id } : { id: row.id, diagnostics: JSON.parse(row.diagnostics) };
+    }
   }
 
   /** Every message's info, without parts, in the order of `messages`. */

@@ -104,6 +104,16 @@ describe("exportChunks", () => {
     withStored(namingParts(canaryIds(k)), (rt, id) => expectSameDocument(rt, id));
   });
 
+  it("writes runtime.models with the session's marker when the session names the model before any message", () => {
+    const source = richExport(new Canaries(), GENERATED) as any;
+    source.info.model = { ...source.messages.find((m: any) => m.info.role === "user").info.model };
+    withStored(source, (rt, id) => {
+      expectSameDocument(rt, id);
+      const runtime = JSON.parse(streamed(rt, id, { sanitize: true })).runtime;
+      expect(runtime.models[0]).toBe(`[redacted:provider:${id}]/[redacted:model:${id}]`);
+    });
+  });
+
   it("writes a session without messages, and counts what buildExport counts on a long one", () => {
     withStore(makeProject().dataDir, (store) => {
       const rt = { store, runs: new Runs(store) };
