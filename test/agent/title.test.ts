@@ -156,9 +156,9 @@ describe("title generation through ode run", () => {
   });
 
   it("a slow title and an abort from another process: in_flight at abort, completed_after_abort in the export", async () => {
-    const model = await startModel([{ stall: true }], { text: "A late title", delayMs: 2500 });
+    const model = await startModel([{ stall: true }], { text: "A late title", delayMs: 8000 });
     const project = makeProject(mockConfig(model.baseURL));
-    const child = startOde(project, ["run", "wait for me"]);
+    const child = startOde(project, ["run", "wait for me"], { env: { ODE_TITLE_TIMEOUT_MS: "30000" } });
     const done = collect(child);
     child.stdin!.end();
     await waitFor(() => model.turnRequests().length > 0);
@@ -190,13 +190,13 @@ describe("title generation through ode run", () => {
   });
 
   it("--timeout aborts the turn while the title is in flight; ode run still waits for the title", async () => {
-    const model = await startModel([{ stall: true }], { text: "Title after timeout", delayMs: 2000 });
+    const model = await startModel([{ stall: true }], { text: "Title after timeout", delayMs: 6000 });
     const project = makeProject(mockConfig(model.baseURL));
     const started = Date.now();
-    const result = await runOde(project, ["run", "--timeout", "300", "slow"]);
+    const result = await runOde(project, ["run", "--timeout", "2000", "slow"]);
     const elapsed = Date.now() - started;
     expect(result.code).toBe(130);
-    expect(elapsed).toBeGreaterThanOrEqual(2000);
+    expect(elapsed).toBeGreaterThanOrEqual(6000);
     const { session, traces, messageAbort } = evidence(project.dataDir);
     expect(messageAbort).toMatchObject({ source: "timeout", phase: "model", title_generation_state: "in_flight" });
     expect(session.title).toBe("Title after timeout");
@@ -261,7 +261,7 @@ describe("title generation in process", () => {
   it("never delays the turn: the answer arrives while the title request is still stalled", async () => {
     const model = await startModel([{ text: "fast answer" }], { stall: true });
     const project = makeProject(mockConfig(model.baseURL));
-    const rt = runtimeFor(project, { ODE_TITLE_TIMEOUT_MS: "3000" });
+    const rt = runtimeFor(project, { ODE_TITLE_TIMEOUT_MS: "8000" });
     try {
       const session = rt.store.createSession({ directory: project.dir });
       const result = await prompt(rt, { sessionID: session.id, text: "hi" });
@@ -278,7 +278,7 @@ describe("title generation in process", () => {
 
       await result.titleDone;
       const [final] = rt.store.titleTraces<TitleTrace>(session.id);
-      expect(final).toMatchObject({ success: false, error_message: "title generation timed out after 3000 ms" });
+      expect(final).toMatchObject({ success: false, error_message: "title generation timed out after 8000 ms" });
       expect((rt.store.getMessage(assistant.id) as AssistantMessage).diagnostics?.title_generation).toEqual(final);
     } finally {
       rt.close();
@@ -355,7 +355,7 @@ describe("title generation in process", () => {
   });
 
   it("a rename while the title is in flight: success true, applied false, the user's title kept", async () => {
-    const model = await startModel([{ text: "ok" }], { text: "Too late", delayMs: 600 });
+    const model = await startModel([{ text: "ok" }], { text: "Too late", delayMs: 3000 });
     const project = makeProject(mockConfig(model.baseURL));
     const rt = runtimeFor(project);
     try {
@@ -374,7 +374,7 @@ describe("title generation in process", () => {
   });
 
   it("a session deleted while its title is in flight: no crash, the promise settles", async () => {
-    const model = await startModel([{ text: "ok" }], { text: "Orphan", delayMs: 300 });
+    const model = await startModel([{ text: "ok" }], { text: "Orphan", delayMs: 3000 });
     const project = makeProject(mockConfig(model.baseURL));
     const rt = runtimeFor(project);
     try {
@@ -389,7 +389,7 @@ describe("title generation in process", () => {
   });
 
   it("a store closed before the title lands: the promise settles, nothing throws", async () => {
-    const model = await startModel([{ text: "ok" }], { text: "Nowhere to go", delayMs: 300 });
+    const model = await startModel([{ text: "ok" }], { text: "Nowhere to go", delayMs: 3000 });
     const project = makeProject(mockConfig(model.baseURL));
     const rt = runtimeFor(project);
     const session = rt.store.createSession({ directory: project.dir });

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
 import { Store } from "../../src/session/store.js";
-import { makeProject, ODE, scriptedConfig, waitFor, type Project } from "../support/ode.js";
+import { makeProject, ODE, onlySession, scriptedConfig, waitFor, type Project } from "../support/ode.js";
 
 /** The interactive prompt on a real terminal: `script` (util-linux, always on Debian) gives it a pty. */
 function startOnTerminal(project: Project) {
@@ -42,8 +42,13 @@ describe("the interactive prompt on a terminal", () => {
     const term = startOnTerminal(project);
     await waitFor(() => term.screen().includes("ode>"));
     term.child.stdin.write("run something long\r");
-    await waitFor(() => lastRun(project)?.outcome === null);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => {
+      try {
+        return onlySession(project.dataDir).messages.some((m) => m.parts.some((p) => p.type === "tool" && p.state.status === "running"));
+      } catch {
+        return false;
+      }
+    });
     term.child.stdin.write(key);
     const run = await waitFor(() => {
       const row = lastRun(project);

@@ -132,7 +132,7 @@ describe("ode export", () => {
   });
 
   it("reports a title generation that finished after the abort as completed_after_abort", async () => {
-    const model = await startRoutedModel(() => ({ stall: true }), { text: "A late title", delayMs: 3000 });
+    const model = await startRoutedModel(() => ({ stall: true }), { text: "A late title", delayMs: 8000 });
     const project = makeProject(mockConfig(model.baseURL));
     expect((await runAndAbort(project, ["wait for me"], [])).runCode).toBe(130);
 

@@ -97,7 +97,7 @@ describe("ode loop: limits", () => {
 
   it("--max-duration stops the whole loop, aborting the running iteration (exit 4)", async () => {
     const project = makeProject(bashTurn("sleep 30"));
-    const result = await runOde(project, ["loop", "--max-duration", "1500", "go"]);
+    const result = await runOde(project, ["loop", "--max-duration", "5000", "go"]);
     expect(result.code).toBe(4);
     const loop = await showLoop(project);
     expect(loop.stop_reason).toBe("max_duration");
@@ -125,13 +125,13 @@ describe("ode loop: limits", () => {
 
   it("an iteration timeout aborts that iteration (source timeout, via loop) and the loop goes on", async () => {
     const project = makeProject(bashTurn("sleep 30"));
-    const result = await runOde(project, ["loop", "--iteration-timeout", "700", "--max-iterations", "2", "go"]);
+    const result = await runOde(project, ["loop", "--iteration-timeout", "3000", "--max-iterations", "2", "go"]);
     expect(result.code).toBe(4);
     const loop = await showLoop(project);
     expect(loop.stop_reason).toBe("max_iterations");
     for (const it of loop.iterations) {
       expect(it.outcome).toBe("aborted");
-      expect(it.abort).toMatchObject({ source: "timeout", via: "loop", reason: "iteration timeout of 700 ms", phase: "tool" });
+      expect(it.abort).toMatchObject({ source: "timeout", via: "loop", reason: "iteration timeout of 3000 ms", phase: "tool" });
     }
   });
 

@@ -275,7 +275,7 @@ describe("abort provenance", () => {
     const project = makeProject(scriptedConfig({ title: "t", steps: [{ delay_ms: 60_000, text: "never" }] }));
     const rt = runtimeFor(project);
     const session = rt.store.createSession({ directory: project.dir, title: "t" });
-    const result = await prompt(rt, { sessionID: session.id, text: "slow", timeoutMs: 200 });
+    const result = await prompt(rt, { sessionID: session.id, text: "slow", timeoutMs: 2000 });
     expect(result.outcome).toBe("aborted");
     const abort = (rt.store.getMessage(result.assistantMessageIDs[0]!) as AssistantMessage).diagnostics!.abort as AbortDiagnostic;
     expect(abort).toMatchObject({ source: "timeout", phase: "model", via_ctx_abort: false });
