@@ -22,6 +22,7 @@ import type { Runtime } from "../runtime.js";
 import type { CancelMeta } from "../session/abort.js";
 import { fieldPath, firstIssue, InvalidInputError, OdeError } from "../session/errors.js";
 import { headerCarrier, withTraceParent, type TraceCarrier } from "../telemetry/index.js";
+import { storeUnavailable } from "../storage/errors.js";
 import { basicAuth } from "./auth.js";
 import { EventStreams, type EventStreamOptions } from "./events.js";
 import { registerLoopRoutes } from "./loops.js";
@@ -142,7 +143,8 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     }),
   );
 
-  app.onError((error, c) => {
+  app.onError((thrown, c) => {
+    const error = storeUnavailable(thrown, rt.store.dir) ?? thrown;
     if (error instanceof OdeError) return c.json({ name: error.name, data: { message: error.message } }, error.status as ContentfulStatusCode);
     rt.store.log.error("server request failed", { method: c.req.method, path: c.req.path, error: error.stack ?? String(error) });
     return c.json({ name: "UnknownError", data: { message: error.message } }, 500);

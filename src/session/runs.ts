@@ -223,8 +223,8 @@ export class Runs {
     if (run.interrupt) {
       // The first cancel is the cause; later ones are counted on the run row (`cancel_count`). A later hard one
       // (a second Ctrl-C) still escalates: the processes of a soft kill waiting out its grace period die now.
-      this.stmt.countCancel.run(run.id);
       if (meta.mode === "hard") run.killController.abort(meta);
+      this.bestEffort(run, "counting a cancel failed", () => this.stmt.countCancel.run(run.id));
       return { cancelled: true, runID: run.id, cause: false };
     }
     const messageID = run.currentAssistantID;
@@ -243,22 +243,38 @@ export class Runs {
       ...(call ? { tool_call_id: call.id } : {}),
       title_generation_state: run.titleState(),
     };
+    // The run stops before anything is stored: a store that refuses the write (full disk, read-only, busy) must not
+    // leave it running, and the signal handler, timer or request that cancelled gets no exception.
     run.interrupt = diagnostic;
-    this.writeInterrupt(run);
-    this.store.events.emit("run.aborted", sessionID, { runID: run.id, abort: diagnostic });
     run.controller.abort(meta);
     if (meta.mode === "hard") run.killController.abort(meta);
+    this.writeInterrupt(run);
+    this.store.events.emit("run.aborted", sessionID, { runID: run.id, abort: diagnostic });
     return { cancelled: true, runID: run.id, cause: true };
   }
 
-  /** Stores the run's abort diagnostic on the run row and on the run's own assistant message. */
+  /**
+   * Stores the run's abort diagnostic as it stands now. A failed write is logged; the run's finish stores the
+   * diagnostic again in the same transaction as its end, so the record of an aborted run never lacks its cause.
+   */
   writeInterrupt(run: ActiveRun): void {
+    this.bestEffort(run, "storing the abort diagnostic failed", () => this.store.transaction(() => this.storeInterrupt(run)));
+  }
+
+  /** On the run row and on the run's own assistant message. */
+  private storeInterrupt(run: ActiveRun): void {
     const diagnostic = run.interrupt;
     if (!diagnostic) return;
-    this.store.transaction(() => {
-      this.stmt.setInterrupt.run(JSON.stringify(diagnostic), run.id);
-      if (diagnostic.message_id) this.store.mergeDiagnostics(diagnostic.message_id, { abort: diagnostic });
-    });
+    this.stmt.setInterrupt.run(JSON.stringify(diagnostic), run.id);
+    if (diagnostic.message_id) this.store.mergeDiagnostics(diagnostic.message_id, { abort: diagnostic });
+  }
+
+  private bestEffort(run: ActiveRun, what: string, write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.store.log.warn(what, { runID: run.id, error: String(error) });
+    }
   }
 
   private cancelRemote(sessionID: string, meta: CheckedCancelMeta): CancelResult {
@@ -387,6 +403,7 @@ export class Runs {
     try {
       this.store.transaction(() => {
         this.stmt.finish.run(Date.now(), outcome, finishReason ?? null, run.id);
+        this.storeInterrupt(run);
         this.stmt.forgetGroups.run(run.id);
       });
     } catch (error) {

@@ -265,6 +265,22 @@ describe("ode server: sessions, validation and errors", () => {
     expect(res.body.data.message).toContain("no model is configured");
     expect(server.rt.runs.rows(session.id)).toEqual([]);
   });
+
+  it("answers 507 StoreUnavailableError naming the data directory when the store is full", async () => {
+    const server = await startServer(undefined);
+    const db = server.rt.store.db;
+    // The database may not grow, and the pages it has are filled: the next write fails with SQLITE_FULL.
+    db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true })}`);
+    expect(() => {
+      for (;;) server.rt.store.createSession({ directory: server.project.dir, title: "x".repeat(100) });
+    }).toThrow(expect.objectContaining({ code: "SQLITE_FULL" }));
+    const res = await server.api("POST", "/session", { title: "x".repeat(100) });
+    expect(res.status).toBe(507);
+    expect(res.body).toEqual({
+      name: "StoreUnavailableError",
+      data: { message: `cannot use the data directory ${server.project.dataDir}: the disk is full (SQLITE_FULL)` },
+    });
+  });
 });
 
 describe("ode server: auth", () => {

@@ -91,6 +91,29 @@ describe("abort provenance", () => {
     rt.close();
   });
 
+  it("a store that refuses the diagnostic does not keep the run going: it stops, and its end stores the cause", async () => {
+    const project = makeProject(blockingBash());
+    const rt = runtimeFor(project);
+    const session = rt.store.createSession({ directory: project.dir });
+    const running = prompt(rt, { sessionID: session.id, text: "block" });
+    const pgid = await blockedGroup(project);
+    // Every write of the diagnostic while the run is open fails, as on a full disk; the write that ends the run does not.
+    rt.store.db.exec(
+      `CREATE TEMP TRIGGER refuse_interrupt BEFORE UPDATE OF interrupt ON runs WHEN NEW.ended_at IS NULL BEGIN SELECT RAISE(ABORT, 'no room'); END`,
+    );
+    expect(rt.runs.cancel(session.id, { source: "api", reason: "stop it", mode: "hard" })).toMatchObject({ cancelled: true, cause: true });
+    const result = await running;
+    expect(result.outcome).toBe("aborted");
+    expect(processGroupAlive(pgid)).toBe(false);
+    const row = rt.runs.rows(session.id)[0]!;
+    expect(row.outcome).toBe("aborted");
+    expect(JSON.parse(row.interrupt!)).toMatchObject({ source: "api", reason: "stop it", phase: "tool", via_ctx_abort: true });
+    const { info } = assistantOf(rt, session.id, result.assistantMessageIDs[0]!);
+    expect((info as AssistantMessage).diagnostics!.abort).toMatchObject({ source: "api", reason: "stop it", via_ctx_abort: true });
+    expect(fs.readFileSync(rt.store.log.file, "utf8")).toContain("storing the abort diagnostic failed");
+    rt.close();
+  });
+
   it("with two tool calls in one step, the abort names the call still running", async () => {
     const project = makeProject(
       scriptedConfig({
