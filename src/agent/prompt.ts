@@ -49,6 +49,8 @@ export interface PromptResult {
   text: string;
   /** Settles when the background title generation of this turn has ended (at once when there was none). */
   titleDone: Promise<void>;
+  /** Ends a title generation still in flight now, its trace saying so (the process is about to exit). */
+  stopTitle(): void;
 }
 
 /** A run that has started: its row, its user message and its timeout exist; nothing has been awaited yet. */
@@ -149,6 +151,8 @@ export async function driveRun(rt: Runtime, started: StartedRun): Promise<Prompt
     assistantMessageIDs: [...run.assistantMessageIDs],
     text: state.text,
     titleDone: state.titleDone,
+    // The generation stops on the run's hard kill; the run is over, so nothing else listens to it any more.
+    stopTitle: () => run.killController.abort(),
   };
 }
 

@@ -5,6 +5,7 @@ import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
 import { action } from "./fail.js";
 import { openRuntime } from "./open.js";
+import { wireSignals } from "./signals.js";
 
 const HELP = `Type a message for the model, or:
   !<command>      run a shell command in this session's context
@@ -81,6 +82,13 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
       rl.prompt();
     }
   });
+  // A closed terminal (SIGHUP), SIGTERM or SIGQUIT ends the prompt as /exit does, after the run that is going has
+  // been aborted and recorded: left to the default action, ode would die and leave that run's processes running.
+  const unwire = wireSignals((meta) => {
+    const running = current && rt.runs.get(current.id);
+    if (running) rt.runs.cancel(running.sessionID, meta);
+    rl.close();
+  }, { except: ["SIGINT"] });
   const setPrompt = () => rl.setPrompt(current ? `${current.title.slice(0, 30)} (${shortID(current.id)})> ` : "ode> ");
   say(`ode interactive prompt (${rt.directory}). /help for commands.`);
   setPrompt();
@@ -155,6 +163,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   if (!exited || !process.stdin.isTTY) say("");
   // Titles generated in the background still land before the prompt exits.
   await Promise.all(titles);
+  unwire();
   render.stop();
   rl.close();
 }

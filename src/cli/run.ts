@@ -99,13 +99,14 @@ export function registerRun(program: Command): void {
           render.stop();
           throw error;
         });
-        // Headless runs and loops get titles too: wait (bounded by the title timeout) for the generation in flight,
-        // unless a second signal asked to stop now.
+        // Headless runs and loops get titles too: wait (bounded by the title timeout) for the generation in flight.
+        // A signal while waiting ends it at once, and its trace says it was stopped.
         if (!(await settled(result.titleDone))) {
           const { titleTimeoutMs } = await import("../agent/title.js");
           const ms = titleTimeoutMs(rt.env);
           render.renderer.note(`waiting for the session title, up to ${ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`}`);
-          await Promise.race([result.titleDone, stopWaiting]);
+          void stopWaiting.then(() => result.stopTitle());
+          await result.titleDone;
         }
         unwire();
         render.stop();

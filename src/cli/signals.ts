@@ -10,19 +10,26 @@ const SIGNALS: Record<"SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT", CancelSource>
   SIGQUIT: "signal",
 };
 
+type CancelSignal = keyof typeof SIGNALS;
+
 /**
  * Ctrl-C, SIGHUP and SIGQUIT cancel with source `signal` (SIGTERM: `shutdown`), `via` the signal. The command never
  * exits from the handler: it exits when what it runs has ended, its processes are gone and its records are
  * committed. A second signal escalates the cancel to `hard` (processes are SIGKILLed at once; the run counts it in
- * `cancel_count`) and fires `onEscalate`, so the command stops waiting for anything but the run.
+ * `cancel_count`) and fires `onEscalate`, so the command stops waiting for anything but the run. `except` leaves
+ * signals to a handler of the command's own (the interactive prompt's Ctrl-C).
  */
-export function wireSignals(cancel: (meta: CancelMeta) => void, onEscalate: () => void = () => {}): () => void {
+export function wireSignals(
+  cancel: (meta: CancelMeta & { via: CancelSignal; mode: "soft" | "hard" }) => void,
+  options: { onEscalate?: () => void; except?: CancelSignal[] } = {},
+): () => void {
   let received = 0;
-  const handlers = Object.entries(SIGNALS).map(([signal, source]) => {
+  const wired = (Object.keys(SIGNALS) as CancelSignal[]).filter((signal) => !options.except?.includes(signal));
+  const handlers = wired.map((signal) => {
     const handler = () => {
       const hard = ++received > 1;
-      cancel({ source, via: signal, mode: hard ? "hard" : "soft" });
-      if (hard) onEscalate();
+      cancel({ source: SIGNALS[signal], via: signal, mode: hard ? "hard" : "soft" });
+      if (hard) options.onEscalate?.();
     };
     process.on(signal, handler);
     return () => process.off(signal, handler);
@@ -32,9 +39,19 @@ export function wireSignals(cancel: (meta: CancelMeta) => void, onEscalate: () =
   };
 }
 
-/** `wireSignals` for a one-shot command's run (`ode run`, `ode shell`). */
-export function wireRunSignals(rt: Runtime, sessionID: string, onEscalate?: () => void): () => void {
-  return wireSignals((meta) => rt.runs.cancel(sessionID, meta), onEscalate);
+/**
+ * `wireSignals` for a one-shot command's run (`ode run`, `ode shell`). Only the run of this process is cancelled:
+ * once it has ended (the command waits for the title), a signal stops the waiting and never reaches a run that
+ * another process has started in the session since.
+ */
+export function wireRunSignals(rt: Runtime, sessionID: string, onEscalate: () => void = () => {}): () => void {
+  return wireSignals(
+    (meta) => {
+      if (rt.runs.get(sessionID)) rt.runs.cancel(sessionID, meta);
+      else onEscalate();
+    },
+    { onEscalate },
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import { createRuntime, type Runtime } from "../runtime.js";
 import { enableTracing } from "../telemetry/index.js";
 import type { CancelMeta } from "../session/abort.js";
 import { InvalidInputError } from "../session/errors.js";
+import { wireSignals } from "../cli/signals.js";
 import { createServer, payloadTooLarge, type OdeServer, type ServerOptions } from "./app.js";
 import { basicAuthorizer, isLoopback } from "./auth.js";
 
@@ -103,7 +104,12 @@ export async function listen(rt: Runtime, options: ListenOptions): Promise<Runni
   return { url: `http://${host}:${port}`, server, ode, shutdown };
 }
 
-/** `ode serve`: serves until SIGTERM or SIGINT, then aborts the running runs (source `shutdown`) and exits. */
+/**
+ * `ode serve`: serves until SIGTERM, SIGINT, SIGHUP or SIGQUIT, then aborts the running runs (source `shutdown`,
+ * `via` the signal) and exits once they are recorded and their processes are gone. A second signal does not exit
+ * at once, which would leave the processes of a soft kill running: it makes the kill hard and the same shutdown
+ * ends sooner.
+ */
 export async function runServe(options: { port: number; hostname: string; maxBodyBytes?: number }): Promise<void> {
   // opencode's variable too, so a setup written for `opencode serve` secures ode the same way.
   const password = process.env.ODE_SERVER_PASSWORD || process.env.OPENCODE_SERVER_PASSWORD || undefined;
@@ -119,19 +125,19 @@ export async function runServe(options: { port: number; hostname: string; maxBod
     throw error;
   }
   process.stdout.write(`ode server listening on ${running.url}${password ? " (HTTP Basic auth required)" : ""}\n`);
-  let stopping = false;
-  const stop = (signal: "SIGTERM" | "SIGINT") => {
-    if (stopping) process.exit(signal === "SIGINT" ? 130 : 143);
-    stopping = true;
+  wireSignals(({ via, mode }) => {
+    const meta: CancelMeta = { source: "shutdown", via, mode, reason: `ode serve received ${via}` };
+    if (mode === "hard") {
+      for (const run of rt.runs.all()) rt.runs.cancel(run.sessionID, meta);
+      return;
+    }
     setTimeout(() => process.exit(1), EXIT_GUARD_MS).unref();
     void running
-      .shutdown({ source: "shutdown", via: signal, reason: `ode serve received ${signal}` })
+      .shutdown(meta)
       .then(() => rt.tracing?.shutdown())
       .finally(() => {
         rt.close();
         process.exit(0);
       });
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  });
 }

@@ -189,6 +189,38 @@ describe("title generation through ode run", () => {
     ]);
   });
 
+  it("a signal while ode run waits for the title stops the waiting and leaves alone a run another process has started since", async () => {
+    const model = await startModel([{ text: "done" }], { text: "Slow title", delayMs: 8000 });
+    const project = makeProject(mockConfig(model.baseURL));
+    const child = startOde(project, ["run", "hi"], { env: { ODE_TITLE_TIMEOUT_MS: "30000" } });
+    const done = collect(child);
+    child.stdin!.end();
+    const sessionID = await waitFor(() =>
+      withStore(project.dataDir, (store): string | undefined => {
+        const session = store.listSessions()[0];
+        const completed = session && store.db.prepare(`SELECT 1 FROM runs WHERE session_id = ? AND outcome = 'completed'`).get(session.id);
+        return completed ? session.id : undefined;
+      }),
+    );
+    const other = startOde(project, ["shell", sessionID, "sleep 30"]);
+    const otherDone = collect(other);
+    const otherRun = await waitFor(() =>
+      withStore(project.dataDir, (store) => store.db.prepare<[string], { id: string }>(`SELECT id FROM runs WHERE session_id = ? AND ended_at IS NULL`).get(sessionID)?.id),
+    );
+    child.kill("SIGINT");
+    expect((await done).code).toBe(0);
+    expect(model.titleRequests()).toHaveLength(1);
+    const row = withStore(project.dataDir, (store) => store.db.prepare(`SELECT ended_at, interrupt, cancel_request FROM runs WHERE id = ?`).get(otherRun));
+    expect(row).toEqual({ ended_at: null, interrupt: null, cancel_request: null });
+    const traces = withStore(project.dataDir, (store) => store.titleTraces<TitleTrace>(sessionID));
+    expect(traces).toEqual([
+      expect.objectContaining({ success: false, applied: false, error_message: "title generation stopped: ode was told to stop at once" }),
+    ]);
+    expect(traces[0]!.completed_at).toBeGreaterThan(0);
+    other.kill("SIGTERM");
+    expect((await otherDone).code).toBe(130);
+  });
+
   it("--timeout aborts the turn while the title is in flight; ode run still waits for the title", async () => {
     const model = await startModel([{ stall: true }], { text: "Title after timeout", delayMs: 6000 });
     const project = makeProject(mockConfig(model.baseURL));

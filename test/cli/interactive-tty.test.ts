@@ -1,14 +1,16 @@
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
 import { Store } from "../../src/session/store.js";
+import { markedProcesses, staleRecords } from "../reliability/support.js";
 import { makeProject, ODE, onlySession, scriptedConfig, waitFor, type Project } from "../support/ode.js";
 
 /** The interactive prompt on a real terminal: `script` (util-linux, always on Debian) gives it a pty. */
-function startOnTerminal(project: Project) {
+function startOnTerminal(project: Project, env: NodeJS.ProcessEnv = {}) {
   const child = spawn("script", ["-qfec", `${process.execPath} ${ODE}`, "/dev/null"], {
     cwd: project.dir,
-    env: { ...project.env, TERM: "xterm" },
+    env: { ...project.env, TERM: "xterm", ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let screen = "";
@@ -23,7 +25,7 @@ function lastRun(project: Project) {
     const session = store.listSessions()[0];
     if (!session) return undefined;
     const row = store.db.prepare(`SELECT * FROM runs WHERE session_id = ? ORDER BY started_at DESC LIMIT 1`).get(session.id) as
-      | { kind: string; outcome: string | null; interrupt: string | null }
+      | { kind: string; outcome: string | null; interrupt: string | null; owner_pid: number }
       | undefined;
     return row;
   } finally {
@@ -31,7 +33,37 @@ function lastRun(project: Project) {
   }
 }
 
+function toolRunning(project: Project) {
+  return () => {
+    try {
+      return onlySession(project.dataDir).messages.some((m) => m.parts.some((p) => p.type === "tool" && p.state.status === "running"));
+    } catch {
+      return false;
+    }
+  };
+}
+
 describe("the interactive prompt on a terminal", () => {
+  it("closing the terminal mid-tool aborts the run with source signal via SIGHUP; ode exits and leaves no process", async () => {
+    const mark = `tty-${process.pid}-${Date.now()}`;
+    const project = makeProject(
+      scriptedConfig({ title: "t", steps: [{ tool_calls: [{ name: "bash", input: { command: "sleep 1000" } }] }, { text: "never" }] }),
+    );
+    const term = startOnTerminal(project, { ODE_FAULT_MARK: mark });
+    await waitFor(() => term.screen().includes("ode>"));
+    term.child.stdin.write("run something long\r");
+    await waitFor(toolRunning(project));
+    const ode = lastRun(project)!.owner_pid;
+    // The terminal goes away under ode, as when its window is closed.
+    term.child.kill("SIGKILL");
+    await waitFor(() => !fs.existsSync(`/proc/${ode}`) || fs.readFileSync(`/proc/${ode}/stat`, "utf8").includes(") Z "));
+    expect(markedProcesses("ODE_FAULT_MARK", mark)).toEqual([]);
+    expect(staleRecords(project.dataDir)).toEqual([]);
+    const run = lastRun(project)!;
+    expect(run.outcome).toBe("aborted");
+    expect(JSON.parse(run.interrupt!) as AbortDiagnostic).toMatchObject({ source: "signal", via: "SIGHUP", phase: "tool" });
+  });
+
   it.each([
     ["Esc", "\x1b", "esc"],
     ["Ctrl-C", "\x03", "ctrl-c"],
@@ -42,13 +74,7 @@ describe("the interactive prompt on a terminal", () => {
     const term = startOnTerminal(project);
     await waitFor(() => term.screen().includes("ode>"));
     term.child.stdin.write("run something long\r");
-    await waitFor(() => {
-      try {
-        return onlySession(project.dataDir).messages.some((m) => m.parts.some((p) => p.type === "tool" && p.state.status === "running"));
-      } catch {
-        return false;
-      }
-    });
+    await waitFor(toolRunning(project));
     term.child.stdin.write(key);
     const run = await waitFor(() => {
       const row = lastRun(project);

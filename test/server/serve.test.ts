@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Store } from "../../src/session/store.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
 import { collect, makeProject, mockConfig, runOde, startModel, startOde } from "../support/ode.js";
+import { markedProcesses, staleRecords } from "../reliability/support.js";
 import { client, serve } from "./support.js";
 
 /** waitFor checks synchronously; here the run's progress is read over HTTP. */
@@ -19,7 +20,7 @@ function exitWithin(child: ChildProcess): Promise<number> {
 }
 
 describe("ode serve (the built CLI)", () => {
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const) {
     it(`on ${signal} during a run, records the run aborted by shutdown and exits within 5 s`, async () => {
       const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "sleep 30" } }] }, { text: "slept" }]);
       const project = makeProject(mockConfig(model.baseURL));
@@ -50,6 +51,32 @@ describe("ode serve (the built CLI)", () => {
       }
     });
   }
+
+  it("a second signal during the shutdown makes the kill hard instead of exiting: no process of the run is left", async () => {
+    const mark = `serve-${process.pid}-${Date.now()}`;
+    const stubborn = `trap "" TERM INT; (trap "" TERM INT; sleep 1000) & sleep 1000 & wait`;
+    const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: stubborn } }] }, { text: "slept" }]);
+    const project = makeProject(mockConfig(model.baseURL));
+    const { child, url, result } = await serve(project, [], { ODE_FAULT_MARK: mark });
+    const api = client(url);
+    const { body: session } = await api("POST", "/session");
+    expect((await api("POST", `/session/${session.id}/prompt_async`, { text: "sleep" })).status).toBe(204);
+    await toolRunning(api, session.id);
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGINT");
+    expect((await result).code).toBe(0);
+    expect(markedProcesses("ODE_FAULT_MARK", mark)).toEqual([]);
+    expect(staleRecords(project.dataDir)).toEqual([]);
+    const store = Store.open(project.dataDir);
+    try {
+      const [run] = store.db.prepare("SELECT * FROM runs WHERE session_id = ?").all(session.id) as Array<{ outcome: string; interrupt: string; cancel_count: number }>;
+      expect(run).toMatchObject({ outcome: "aborted", cancel_count: 1 });
+      expect(JSON.parse(run!.interrupt)).toMatchObject({ source: "shutdown", via: "SIGINT", mode: "soft", phase: "tool" });
+    } finally {
+      store.close();
+    }
+  });
 
   it("applies `ode session abort` from another process to a run it serves", async () => {
     const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "sleep 30" } }] }, { text: "slept" }]);
