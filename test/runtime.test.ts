@@ -58,6 +58,13 @@ describe("a runtime owns its events and asks before touching the process", () =>
     expect(() => rt.runs.finish(run, "completed")).toThrow(/no room/);
     expect(seen.map((e) => [e.type, e.properties])).toEqual([["run.finished", { runID: run.id, outcome: "completed" }]]);
     expect(rt.runs.get(session.id)).toBeUndefined();
+    // The session is not busy for the rest of the process: the row left open is closed like a dead owner's.
+    rt.store.db.exec(`DROP TRIGGER refuse_end`);
+    const next = rt.runs.start(session.id, "prompt");
+    expect(rt.runs.rows(session.id).map((r) => [r.id, r.outcome])).toEqual([
+      [run.id, "aborted"],
+      [next.id, null],
+    ]);
     rt.close();
   });
 

@@ -31,7 +31,7 @@ export async function runToolCall(
       dataDir: rt.dataDir,
       abortSignal: run.signal,
       killSignal: run.killSignal,
-      recordProcessGroup: (pgid) => rt.runs.recordProcessGroup(run, pgid),
+      recordProcessGroup: (pgid) => rt.runs.recordProcessGroup(run.id, pgid),
       // The part's tool span was opened by the `running` update above: its spawns join it.
       ...(rt.tracing ? { spawnEnv: rt.tracing.spawnVariables(part.id) } : {}),
       onOutput: (chunk) =>

@@ -2,7 +2,7 @@ import { newId } from "../ids.js";
 import type { AbortDiagnostic, CancelMeta } from "../session/abort.js";
 import { OdeError } from "../session/errors.js";
 import type { RunOutcome, Runs } from "../session/runs.js";
-import type { MessageError } from "../session/schema.js";
+import type { AssistantMessage, MessageError } from "../session/schema.js";
 import type { Store } from "../session/store.js";
 import { closeDeadOwners, OWN_START, ownerAlive } from "../shell/proc.js";
 import { preparedOnUse } from "../storage/statements.js";
@@ -34,6 +34,12 @@ const EXIT_CODES: Record<LoopStopReason, number> = {
 
 export function loopExitCode(reason: LoopStopReason): number {
   return EXIT_CODES[reason];
+}
+
+/** An iteration's tokens: everything its run's assistant messages used. */
+export function totalTokens(message: AssistantMessage): number {
+  const t = message.tokens;
+  return t.input + t.output + t.reasoning + t.cache.read + t.cache.write;
 }
 
 /** What made the loop stop: the abort's provenance, the limit hit, the promise or command that completed it. */
@@ -262,16 +268,22 @@ export class Loops {
     this.store.transaction(() => {
       const open = this.lastIteration(row.id);
       if (open && open.ended_at === null) {
-        // The iteration's run was closed by the runs' own recovery: its diagnostic is the iteration's.
+        // The iteration's run has ended by now: closed by the runs' own recovery (its diagnostic is the iteration's),
+        // or ended by itself before the owner died, while the loop ran `--until`; then it keeps its own outcome, and
+        // the `--until` command, recorded on the run, is killed.
         const run = open.run_id ? this.runs.rows(open.session_id).find((r) => r.id === open.run_id) : undefined;
+        if (run) this.runs.killRecordedGroups(run.id);
+        const assistants = (run ? (JSON.parse(run.assistant_message_ids) as string[]) : [])
+          .map((id) => this.store.getMessage(id))
+          .filter((info): info is AssistantMessage => info?.role === "assistant");
         this.finishIteration(row.id, open.n, {
-          outcome: "aborted",
+          outcome: run?.outcome ?? "aborted",
           abort: run?.interrupt ? (JSON.parse(run.interrupt) as AbortDiagnostic) : null,
-          error: null,
+          error: run?.outcome === "error" ? (assistants.at(-1)?.error ?? null) : null,
           promise: null,
           until_exit: null,
           until_output: null,
-          tokens: 0,
+          tokens: assistants.reduce((sum, info) => sum + totalTokens(info), 0),
           files_changed: null,
         });
       }

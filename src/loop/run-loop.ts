@@ -8,7 +8,7 @@ import { sessionEnv } from "../shell/env.js";
 import { runCommand } from "../shell/spawn.js";
 import { withLoopIteration } from "../telemetry/index.js";
 import { usageLimit } from "./limits.js";
-import { loopExitCode, type IterationEnd, type IterationRecord, type LoopRecord, type LoopStopReason, type StopDetail } from "./loops.js";
+import { loopExitCode, totalTokens, type IterationEnd, type IterationRecord, type LoopRecord, type LoopStopReason, type StopDetail } from "./loops.js";
 import { changedPaths, treeState } from "./progress.js";
 import { iterationPrompt, iterationTitle, type LoopSpec } from "./spec.js";
 
@@ -35,11 +35,6 @@ export interface LoopHandle {
 }
 
 type Stop = { reason: LoopStopReason; detail: StopDetail };
-
-function totalTokens(message: AssistantMessage): number {
-  const t = message.tokens;
-  return t.input + t.output + t.reasoning + t.cache.read + t.cache.write;
-}
 
 function promiseFound(text: string, promise: string): boolean {
   return text.includes(`<promise>${promise}</promise>`) || text.includes(`<promise>${promise.trim()}</promise>`);
@@ -76,6 +71,8 @@ class LoopDriver {
   private currentSession = "";
   /** Cuts the `--until` command and the wait for a rate limit when the loop is stopped. */
   private readonly stopping = new AbortController();
+  /** A hard abort (a second signal) kills the `--until` command at once, also during a soft kill's grace period. */
+  private readonly killNow = new AbortController();
 
   constructor(
     private readonly rt: Runtime,
@@ -89,6 +86,7 @@ class LoopDriver {
     this.abortMeta ??= meta;
     if (this.currentSession) this.rt.runs.cancel(this.currentSession, meta);
     this.stopping.abort(meta);
+    if (meta.mode === "hard") this.killNow.abort(meta);
   }
 
   async drive(): Promise<LoopResult> {
@@ -208,7 +206,7 @@ class LoopDriver {
         .filter((info): info is AssistantMessage => info.role === "assistant" && result.assistantMessageIDs.includes(info.id));
       end.tokens = assistants.reduce((sum, m) => sum + totalTokens(m), 0);
       if (spec.completionPromise !== undefined) end.promise = promiseFound(finalText(messages, result.assistantMessageIDs), spec.completionPromise);
-      if (spec.until !== undefined && !this.abortMeta && !this.durationExceeded) Object.assign(end, await this.runUntil(session.id));
+      if (spec.until !== undefined && !this.abortMeta && !this.durationExceeded) Object.assign(end, await this.runUntil(session.id, started.run.id));
     } catch (error) {
       clearTimeout(timer);
       end.error = { name: error instanceof Error ? error.name : "UnknownError", data: { message: errorText(error) } };
@@ -231,17 +229,20 @@ class LoopDriver {
     return record;
   }
 
-  private async runUntil(sessionID: string): Promise<Pick<IterationEnd, "until_exit" | "until_output">> {
+  /** The command's group is recorded on the iteration's run, so a recovery after a kill -9 kills it too. */
+  private async runUntil(sessionID: string, runID: string): Promise<Pick<IterationEnd, "until_exit" | "until_output">> {
     let output = "";
     const result = await runCommand(this.spec.until!, {
       cwd: this.loop.directory,
       env: sessionEnv(this.rt.store, sessionID),
       signal: this.stopping.signal,
+      killNow: this.killNow.signal,
       timeoutMs: UNTIL_TIMEOUT_MS,
+      onSpawn: (pgid) => this.rt.runs.recordProcessGroup(runID, pgid),
       onOutput: (chunk) => {
         output = (output + chunk.toString("utf8")).slice(-UNTIL_OUTPUT_CHARS);
       },
-    });
+    }).finally(() => this.rt.runs.forgetProcessGroups(runID));
     const exit = result.exitCode ?? (result.signal ? 128 : 1);
     return { until_exit: exit, until_output: output };
   }

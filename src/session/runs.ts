@@ -20,6 +20,17 @@ import type { Store } from "./store.js";
 
 const FORCE_DELETE_WAIT_MS = 10_000;
 
+/**
+ * The runs this process is driving, whichever runtime owns them. A row of this process that is not among them was
+ * left open by a finish the store refused (a full disk): its owner is alive but the run is not.
+ */
+const drivenHere = new Set<string>();
+
+function runAlive(row: Pick<RunRow, "id" | "owner_pid" | "owner_start">): boolean {
+  if (row.owner_pid === process.pid && row.owner_start === OWN_START) return drivenHere.has(row.id);
+  return ownerAlive(row);
+}
+
 export const runKinds = ["prompt", "shell", "compact"] as const;
 export type RunKind = (typeof runKinds)[number];
 /** How a run's owner hears of a cancel written on its row by another process. */
@@ -167,13 +178,14 @@ export class Runs {
     } catch (error) {
       if (sqliteCode(error) !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
       const existing = this.stmt.activeRow.get(sessionID);
-      if (existing && ownerAlive(existing)) {
+      if (existing && runAlive(existing)) {
         throw new SessionBusyError(sessionID, existing.id);
       }
       if (existing) this.closeCrashed(existing);
       insert();
     }
     this.active.set(sessionID, run);
+    drivenHere.add(run.id);
     this.watchForCancels();
     this.store.events.emit("run.started", sessionID, { runID: run.id, kind });
     return run;
@@ -280,7 +292,7 @@ export class Runs {
   private cancelRemote(sessionID: string, meta: CheckedCancelMeta): CancelResult {
     const row = this.stmt.activeRow.get(sessionID);
     if (!row) return { cancelled: false };
-    if (!ownerAlive(row)) {
+    if (!runAlive(row)) {
       this.closeCrashed(row);
       return { cancelled: false, runID: row.id };
     }
@@ -316,7 +328,7 @@ export class Runs {
    */
   deleteSession(sessionID: string, options: { force?: boolean } = {}): void {
     const row = this.stmt.activeRow.get(sessionID);
-    if (row && ownerAlive(row)) {
+    if (row && runAlive(row)) {
       if (!options.force) throw new SessionBusyError(sessionID, row.id);
     } else if (row) {
       this.closeCrashed(row);
@@ -377,10 +389,10 @@ export class Runs {
     // it deletes at once instead, and the run ends with SessionNotFoundError.
     const ownGroup = Number(procStat(process.pid)?.[2]);
     const insideRun = row !== undefined && this.recovery.groups(row.id).some((group) => group.pgid === ownGroup);
-    if (row && ownerAlive(row) && !insideRun) {
+    if (row && runAlive(row) && !insideRun) {
       this.cancel(sessionID, { source: "user", mode: "hard", via: FORCE_DELETE_VIA });
       const deadline = Date.now() + waitMs;
-      for (let step = 5; Date.now() < deadline && ownerAlive(row) && this.stmt.get.get(row.id)?.ended_at === null; ) {
+      for (let step = 5; Date.now() < deadline && runAlive(row) && this.stmt.get.get(row.id)?.ended_at === null; ) {
         await new Promise((resolve) => setTimeout(resolve, step));
         step = Math.min(step * 2, 100);
       }
@@ -388,9 +400,23 @@ export class Runs {
     this.deleteSession(sessionID, { force: true });
   }
 
-  /** Called between the spawn and the command's start: the group is on disk before anything of it runs. */
-  recordProcessGroup(run: ActiveRun, pgid: number): void {
-    this.stmt.recordGroup.run(run.id, pgid, processStartTime(pgid));
+  /**
+   * Called between the spawn and the command's start: the group is on disk before anything of it runs. A run
+   * that has ended may record one too (a loop's `--until` command, on its iteration's run); its owner forgets it
+   * when the command ends, and a recovery that finds it kills it (`killRecordedGroups`).
+   */
+  recordProcessGroup(runID: string, pgid: number): void {
+    this.stmt.recordGroup.run(runID, pgid, processStartTime(pgid));
+  }
+
+  forgetProcessGroups(runID: string): void {
+    this.stmt.forgetGroups.run(runID);
+  }
+
+  /** Kills what is left of the processes recorded on the run, then forgets them. */
+  killRecordedGroups(runID: string): void {
+    this.recovery.killGroups(runID);
+    this.forgetProcessGroups(runID);
   }
 
   /**
@@ -412,6 +438,7 @@ export class Runs {
       throw unavailable ?? error;
     } finally {
       this.active.delete(run.sessionID);
+      drivenHere.delete(run.id);
       if (this.active.size === 0) this.close();
       this.store.events.emit("run.finished", run.sessionID, { runID: run.id, outcome });
     }

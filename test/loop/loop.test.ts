@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ODE, collect, makeProject, mockConfig, runOde, startModel, startOde } from "../support/ode.js";
+import { markedProcesses } from "../reliability/support.js";
+import { ODE, collect, makeProject, mockConfig, runOde, startModel, startOde, waitFor } from "../support/ode.js";
 import { bashTurn, lines, loops, showLoop, waitForLines } from "./support.js";
 
 const ENV_LOG = 'echo "$ODE_LOOP_ID $ODE_LOOP_ITERATION $OPENCODE_SESSION_ID $OPENCODE_SESSION_TITLE" >> env.log';
@@ -224,6 +225,23 @@ describe("ode loop: stopping, crashes and resume", () => {
       [3, "completed"],
     ]);
     expect(lines(project, "env.log").map((l) => l.split(" ")[1])).toEqual(["1", "2", "3"]);
+  });
+
+  it("a kill -9 while --until runs: the iteration keeps its run's outcome and tokens, and the command does not survive", async () => {
+    const mark = `loop-until-${process.pid}-${Date.now()}`;
+    const project = makeProject(bashTurn(ENV_LOG));
+    const child = startOde(project, ["loop", "--until", "touch until.started; sleep 1000", "go"], { env: { ODE_FAULT_MARK: mark } });
+    const done = collect(child);
+    child.stdin!.end();
+    await waitFor(() => fs.existsSync(path.join(project.dir, "until.started")));
+    child.kill("SIGKILL");
+    await done;
+    const loopID = lines(project, "env.log")[0]!.split(" ")[0]!;
+    const crashed = await showLoop(project, loopID);
+    expect(crashed).toMatchObject({ stop_reason: "aborted", stop_detail: { abort: { source: "shutdown", reason: "crash-recovery" } } });
+    expect(crashed.iterations).toEqual([expect.objectContaining({ n: 1, outcome: "completed", abort: null })]);
+    expect(crashed.iterations[0]!.tokens).toBeGreaterThan(0);
+    expect(markedProcesses("ODE_FAULT_MARK", mark)).toEqual([]);
   });
 
   it("a loop inside a loop's bash tool gives its own children its own loop id", async () => {
