@@ -55,7 +55,7 @@ describe("ode report: the session view", () => {
     ]);
     expect(await page.locator(".abort").count()).toBe(2);
     const timeout = page.locator('.lane[data-lane=tools] .abort[data-source="timeout"]');
-    await expect.poll(() => timeout.getAttribute("data-reason")).toBe("timeout after 1500 ms");
+    await expect.poll(() => timeout.getAttribute("data-reason")).toBe("timeout after 3000 ms");
     expect(await timeout.getAttribute("data-phase")).toBe("tool");
     // The interrupted tool call: the marker links to it and sits at its end.
     const sleepPart = toolParts[2]!;

@@ -33,7 +33,7 @@ export const USER_REASON = "the user stopped it";
 /** The session of SCRIPT, with its two aborts. */
 export async function abortedSession(project: Project = makeProject(scriptedConfig(SCRIPT))): Promise<Project> {
   expect((await runOde(project, ["run", "run two commands"])).code).toBe(0);
-  expect((await runOde(project, ["run", "--continue", "--timeout", "1500", "now sleep"])).code).toBe(130);
+  expect((await runOde(project, ["run", "--continue", "--timeout", "3000", "now sleep"])).code).toBe(130);
   const { runCode } = await runAndAbort(project, ["--continue", "stall"], ["--reason", USER_REASON]);
   expect(runCode).toBe(130);
   return project;
