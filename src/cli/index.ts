@@ -1,11 +1,15 @@
 import { VERSION } from "../version.js";
 import type { SessionRead, runSessionRead } from "./session-read.js";
 
-// `ode session list | head -1`: the reader went away, which is not an error of ours.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(0);
-  throw error;
-});
+// `ode session list | head -1`: the reader went away, which is not an error of ours. A closed terminal (EIO once
+// SIGHUP came) drops what is still written: the run it interrupted must yet be recorded and its processes killed.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EIO" || error.code === "ERR_STREAM_DESTROYED") return;
+    if (error.code === "EPIPE" && stream === process.stdout) process.exit(0);
+    throw error;
+  });
+}
 
 /**
  * `ode session list [--format F]` and `ode session show ID` as people and scripts type them, which run without

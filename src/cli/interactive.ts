@@ -87,7 +87,11 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   const unwire = wireSignals((meta) => {
     const running = current && rt.runs.get(current.id);
     if (running) rt.runs.cancel(running.sessionID, meta);
-    rl.close();
+    try {
+      rl.close();
+    } catch {
+      // A terminal that is gone refuses to leave raw mode; there is nothing left to restore.
+    }
   }, { except: ["SIGINT"] });
   const setPrompt = () => rl.setPrompt(current ? `${current.title.slice(0, 30)} (${shortID(current.id)})> ` : "ode> ");
   say(`ode interactive prompt (${rt.directory}). /help for commands.`);

@@ -46,9 +46,9 @@ function toolRunning(project: Project) {
 describe("the interactive prompt on a terminal", () => {
   it("closing the terminal mid-tool aborts the run with source signal via SIGHUP; ode exits and leaves no process", async () => {
     const mark = `tty-${process.pid}-${Date.now()}`;
-    const project = makeProject(
-      scriptedConfig({ title: "t", steps: [{ tool_calls: [{ name: "bash", input: { command: "sleep 1000" } }] }, { text: "never" }] }),
-    );
+    // The command outlasts the soft kill's grace period, so ode keeps drawing progress on the closed terminal.
+    const command = `trap "" TERM INT HUP; sleep 1000 & wait; sleep 1000`;
+    const project = makeProject(scriptedConfig({ title: "t", steps: [{ tool_calls: [{ name: "bash", input: { command } }] }, { text: "never" }] }));
     const term = startOnTerminal(project, { ODE_FAULT_MARK: mark });
     await waitFor(() => term.screen().includes("ode>"));
     term.child.stdin.write("run something long\r");
