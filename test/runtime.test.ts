@@ -65,6 +65,7 @@ describe("a runtime owns its events and asks before touching the process", () =>
       [run.id, "aborted"],
       [next.id, null],
     ]);
+    expect(JSON.parse(rt.runs.rows(session.id)[0]!.interrupt!)).toMatchObject({ reason: "store-write-failed" });
     rt.close();
   });
 

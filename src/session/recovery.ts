@@ -30,6 +30,11 @@ export function markStoreWriteFailed(dataDir: string, runID: string): void {
   }
 }
 
+/** Whether the run's end was refused by the store and marked so (see `markStoreWriteFailed`). */
+export function storeWriteFailed(dataDir: string, runID: string): boolean {
+  return fs.existsSync(storeWriteMark(dataDir, runID));
+}
+
 interface TitleTraceRow {
   id: number;
   data: string;

@@ -15,21 +15,11 @@ import { sqliteCode } from "../storage/db.js";
 import { preparedOnUse } from "../storage/statements.js";
 import { SessionBusyError, SessionNotFoundError } from "./errors.js";
 import { storeUnavailable } from "../storage/errors.js";
-import { CrashRecovery, markStoreWriteFailed } from "./recovery.js";
+import { CrashRecovery, markStoreWriteFailed, storeWriteFailed } from "./recovery.js";
 import type { Store } from "./store.js";
 
 const FORCE_DELETE_WAIT_MS = 10_000;
 
-/**
- * The runs this process is driving, whichever runtime owns them. A row of this process that is not among them was
- * left open by a finish the store refused (a full disk): its owner is alive but the run is not.
- */
-const drivenHere = new Set<string>();
-
-function runAlive(row: Pick<RunRow, "id" | "owner_pid" | "owner_start">): boolean {
-  if (row.owner_pid === process.pid && row.owner_start === OWN_START) return drivenHere.has(row.id);
-  return ownerAlive(row);
-}
 
 export const runKinds = ["prompt", "shell", "compact"] as const;
 export type RunKind = (typeof runKinds)[number];
@@ -160,6 +150,11 @@ export class Runs {
     });
   }
 
+  /** A run whose end the store refused is over even though its owner (perhaps this very process) lives on. */
+  private runAlive(row: RunRow): boolean {
+    return ownerAlive(row) && !storeWriteFailed(this.store.dir, row.id);
+  }
+
   /** Closes runs whose owning process is gone (a crash or kill -9), so their sessions are usable again. */
   recoverCrashed(): number {
     return closeDeadOwners(this.stmt.unfinished.all(), (row) => this.closeCrashed(row));
@@ -178,14 +173,13 @@ export class Runs {
     } catch (error) {
       if (sqliteCode(error) !== "SQLITE_CONSTRAINT_UNIQUE") throw error;
       const existing = this.stmt.activeRow.get(sessionID);
-      if (existing && runAlive(existing)) {
+      if (existing && this.runAlive(existing)) {
         throw new SessionBusyError(sessionID, existing.id);
       }
       if (existing) this.closeCrashed(existing);
       insert();
     }
     this.active.set(sessionID, run);
-    drivenHere.add(run.id);
     this.watchForCancels();
     this.store.events.emit("run.started", sessionID, { runID: run.id, kind });
     return run;
@@ -292,7 +286,7 @@ export class Runs {
   private cancelRemote(sessionID: string, meta: CheckedCancelMeta): CancelResult {
     const row = this.stmt.activeRow.get(sessionID);
     if (!row) return { cancelled: false };
-    if (!runAlive(row)) {
+    if (!this.runAlive(row)) {
       this.closeCrashed(row);
       return { cancelled: false, runID: row.id };
     }
@@ -328,7 +322,7 @@ export class Runs {
    */
   deleteSession(sessionID: string, options: { force?: boolean } = {}): void {
     const row = this.stmt.activeRow.get(sessionID);
-    if (row && runAlive(row)) {
+    if (row && this.runAlive(row)) {
       if (!options.force) throw new SessionBusyError(sessionID, row.id);
     } else if (row) {
       this.closeCrashed(row);
@@ -389,10 +383,10 @@ export class Runs {
     // it deletes at once instead, and the run ends with SessionNotFoundError.
     const ownGroup = Number(procStat(process.pid)?.[2]);
     const insideRun = row !== undefined && this.recovery.groups(row.id).some((group) => group.pgid === ownGroup);
-    if (row && runAlive(row) && !insideRun) {
+    if (row && this.runAlive(row) && !insideRun) {
       this.cancel(sessionID, { source: "user", mode: "hard", via: FORCE_DELETE_VIA });
       const deadline = Date.now() + waitMs;
-      for (let step = 5; Date.now() < deadline && runAlive(row) && this.stmt.get.get(row.id)?.ended_at === null; ) {
+      for (let step = 5; Date.now() < deadline && this.runAlive(row) && this.stmt.get.get(row.id)?.ended_at === null; ) {
         await new Promise((resolve) => setTimeout(resolve, step));
         step = Math.min(step * 2, 100);
       }
@@ -433,12 +427,11 @@ export class Runs {
         this.stmt.forgetGroups.run(run.id);
       });
     } catch (error) {
-      const unavailable = storeUnavailable(error, this.store.dir);
-      if (unavailable) markStoreWriteFailed(this.store.dir, run.id);
-      throw unavailable ?? error;
+      // Whatever refused it: the mark tells the recovery (of this process too, whose owner is alive) the run is over.
+      markStoreWriteFailed(this.store.dir, run.id);
+      throw storeUnavailable(error, this.store.dir) ?? error;
     } finally {
       this.active.delete(run.sessionID);
-      drivenHere.delete(run.id);
       if (this.active.size === 0) this.close();
       this.store.events.emit("run.finished", run.sessionID, { runID: run.id, outcome });
     }
