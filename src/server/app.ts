@@ -59,6 +59,8 @@ export interface OdeServer {
    * generations they started have ended), or when `timeoutMs` has passed.
    */
   drain(meta: CancelMeta, timeoutMs: number): Promise<void>;
+  /** Cancels every loop and run with `meta`; a hard one after `drain`'s makes their kills hard. */
+  cancelAll(meta: CancelMeta): void;
 }
 
 const renameBody = z.looseObject({ title: z.string() });
@@ -273,10 +275,14 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
 
   const loops = registerLoopRoutes(app, rt, body, track);
 
-  const drain = async (meta: CancelMeta, timeoutMs: number) => {
-    closing = true;
+  const cancelAll = (meta: CancelMeta) => {
     loops.abortAll(meta);
     for (const run of rt.runs.all()) rt.runs.cancel(run.sessionID, meta);
+  };
+
+  const drain = async (meta: CancelMeta, timeoutMs: number) => {
+    closing = true;
+    cancelAll(meta);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     // Settling work can start more work to wait for (a finished prompt hands over its title generation).
@@ -287,5 +293,5 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     clearTimeout(timer);
   };
 
-  return { app, events, maxBodyBytes, drain };
+  return { app, events, maxBodyBytes, drain, cancelAll };
 }

@@ -127,10 +127,7 @@ export async function runServe(options: { port: number; hostname: string; maxBod
   process.stdout.write(`ode server listening on ${running.url}${password ? " (HTTP Basic auth required)" : ""}\n`);
   wireSignals(({ via, mode }) => {
     const meta: CancelMeta = { source: "shutdown", via, mode, reason: `ode serve received ${via}` };
-    if (mode === "hard") {
-      for (const run of rt.runs.all()) rt.runs.cancel(run.sessionID, meta);
-      return;
-    }
+    if (mode === "hard") return running.ode.cancelAll(meta);
     setTimeout(() => process.exit(1), EXIT_GUARD_MS).unref();
     void running
       .shutdown(meta)

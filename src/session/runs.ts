@@ -20,7 +20,6 @@ import type { Store } from "./store.js";
 
 const FORCE_DELETE_WAIT_MS = 10_000;
 
-
 export const runKinds = ["prompt", "shell", "compact"] as const;
 export type RunKind = (typeof runKinds)[number];
 /** How a run's owner hears of a cancel written on its row by another process. */
