@@ -24,11 +24,12 @@ import { EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportDocument, type Runtime
  *   pseudonym (looked up in the aborted message's tool parts), or to a `tool-call` marker when no part has it.
  * - model ids: chosen by whoever configured the provider (fine-tune and deployment names carry organisation and
  *   project names), and no pattern tells a public model name from private text (`gpt-<secret>`), so every model
- *   id is redacted. The marker names the first object that used the model (`:<n>` after the id when that object
- *   already owns one for another model) and is reused for every later use of the same id: the document still
- *   tells whether two messages used the same model, and `runtime.models` (`provider/model` pairs of the same
- *   values) stays consistent with the messages and title traces. ode's own `user/shell` pair (the assistant side
- *   of a prompt-shell run) stays.
+ *   id is redacted. The marker names the first object in the document that names the model (`:<n>` after the id
+ *   when that object already owns one for another model) and is reused for every later use of the same id: the
+ *   document still tells whether two messages used the same model. `runtime.models` (`provider/model` pairs of the
+ *   same values) comes first, so the models it lists carry the session's markers, and the first message carrying
+ *   one is the first that used the model. ode's own `user/shell` pair (the assistant side of a prompt-shell run)
+ *   stays.
  * - provider ids: ode's are config keys the user named; kept only when one of the public providers' well-known
  *   ids below, else redacted like model ids.
  * - agent and assistant `mode`: kept when a built-in agent's name; `slug` (opencode's generated words): always
@@ -82,9 +83,6 @@ function generatedID(value: string, prefix: IdPrefix): boolean {
   }
   return true;
 }
-
-/** `generatedID(value, "prt")` as a SQLite GLOB, for a query that must find the parts whose id is not so. */
-export const GENERATED_PART_ID_GLOB = `prt_${"[0-9a-f]".repeat(12)}${"[0-9A-Za-z]".repeat(14)}`;
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -496,16 +494,10 @@ const runtimeRules = rules({
 });
 
 /**
- * The part types whose sanitization hands out model or provider markers (a subtask's model, a retry's error): the
- * only parts whose content `ExportSanitizer`'s rehearsal needs (see `exportChunks`). Kept beside `partRules`.
- */
-export const NAMING_PART_TYPES = ["subtask", "retry"] as const;
-
-/**
  * Sanitizes one document a piece at a time, in document order, so a document written message by message is
  * sanitized as it passes. The calls must come in this order: `expect` for every message and `expectAborts`, then
- * `session`, `message` for each message, `diagnostics`, `runtime`; what one call hands out (pseudonyms, markers)
- * the later ones reuse. The state kept is what must be consistent across the document: the pseudonyms of ids not
+ * the document's own order, `runtime`, `session`, `message` for each message, `diagnostics`; what one call hands
+ * out (pseudonyms, markers) the later ones reuse. The state kept is what must be consistent across the document: the pseudonyms of ids not
  * in the generated shape, model and provider markers, and the tool call ids aborts name.
  */
 export class ExportSanitizer {
@@ -549,7 +541,7 @@ export class ExportSanitizer {
     return { aborts, title_generations: titleGenerations, compactions, loop: { runs, last: runs.at(-1) ?? null } };
   }
 
-  /** Last: a model named only here gets the session as owner, one named anywhere above keeps its marker. */
+  /** First: the models it lists get the session as owner, whoever names them later. */
   runtime(r: RuntimeInfo): RuntimeInfo {
     return scrub(r, this.sessionID, runtimeRules, "runtime", this.ctx) as RuntimeInfo;
   }
@@ -565,16 +557,13 @@ export function sanitizeExport(doc: ExportDocument): ExportDocument {
   const sanitizer = new ExportSanitizer(doc.info.id);
   for (const m of doc.messages) sanitizer.expect(m.info);
   sanitizer.expectAborts(doc.diagnostics.aborts);
-  const info = sanitizer.session(doc.info);
-  const messages = doc.messages.map((m) => sanitizer.message(m));
-  const diagnostics = sanitizer.diagnostics(doc.diagnostics);
   return {
     format: EXPORT_FORMAT,
     schema_version: EXPORT_SCHEMA_VERSION,
     exported_at: typeof doc.exported_at === "number" ? doc.exported_at : 0,
     runtime: sanitizer.runtime(doc.runtime),
-    info,
-    messages,
-    diagnostics,
+    info: sanitizer.session(doc.info),
+    messages: doc.messages.map((m) => sanitizer.message(m)),
+    diagnostics: sanitizer.diagnostics(doc.diagnostics),
   };
 }

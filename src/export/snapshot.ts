@@ -143,36 +143,21 @@ export interface ExportPlan {
   messages(): Iterable<MessageWithParts>;
 }
 
-/** What sees the messages in the walk that plans a document, before any of them is read whole. */
-export interface PlanVisitor {
-  /** Each message's info as exported, in order, with the parts `parts` asks for (none without). */
-  visit(message: MessageWithParts): void;
-  /** Read beside the infos: the parts whose id does not match the GLOB `idShape`, and every part of `types`. */
-  parts?: { idShape: string; types: readonly string[] };
-}
-
 /**
  * The document of `buildExport` with its messages left in the store: what precedes them (counts, models, the
  * session's totals) and the diagnostics after them are computed from the messages' infos alone and from the
- * parts' index, so no part is read before the messages are (but those `visitor` asks for). Seven queries whatever
- * the session's length.
+ * parts' index, so no part is read before the messages are. `visit` sees each info as exported, in order. Seven
+ * queries whatever the session's length.
  */
-export function planExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string, visitor?: PlanVisitor): ExportPlan {
+export function planExport(rt: Pick<Runtime, "store" | "runs">, sessionID: string, visit?: (info: MessageInfo) => void): ExportPlan {
   const { store } = rt;
   const stored = store.getSession(sessionID);
   const tally = new ExportTally();
-  const walk = visitor?.parts
-    ? store.messagesWithPartsOutside(sessionID, visitor.parts.idShape, visitor.parts.types)
-    : withoutParts(store.messageInfos(sessionID));
-  for (const { info: row, parts } of walk) {
+  for (const row of store.messageInfos(sessionID)) {
     const info = opencodeMessage(row);
     tally.add(info);
-    visitor?.visit({ info, parts });
+    visit?.(info);
   }
   const records = { stored, rows: rt.runs.rows(sessionID), traces: store.titleTraces<TitleTrace>(sessionID), parts: store.partCounts(sessionID) };
   return { ...headOf(tally, records), messages: () => opencodeMessages(store.iterateMessages(sessionID)) };
-}
-
-function* withoutParts(infos: Iterable<MessageInfo>): Generator<MessageWithParts> {
-  for (const info of infos) yield { info, parts: [] };
 }

@@ -1,12 +1,10 @@
 import type { Runtime } from "../runtime.js";
-import { emptyTokens } from "../agent/tokens.js";
-import { opencodeSession } from "../session/opencode.js";
 import { Runs } from "../session/runs.js";
 import { Store } from "../session/store.js";
 import type { MessageWithParts } from "../session/schema.js";
 import type { Diagnostics } from "./diagnostics.js";
-import { ExportSanitizer, GENERATED_PART_ID_GLOB, NAMING_PART_TYPES } from "./sanitize.js";
-import { planExport, type ExportHead, type ExportPlan, type PlanVisitor } from "./snapshot.js";
+import { ExportSanitizer } from "./sanitize.js";
+import { planExport, type ExportHead, type ExportPlan } from "./snapshot.js";
 
 type ExportReader = Pick<Runtime, "store" | "runs">;
 
@@ -79,10 +77,9 @@ export function sessionJson(rt: ExportReader, sessionID: string, sanitize: boole
  * dropped, so only the diagnostics are kept in memory.
  */
 export function sanitizedReferences(rt: ExportReader, sessionID: string): { info: { id: string }; diagnostics: Diagnostics } {
-  const { sanitizer, plan } = sanitizing(rt, sessionID);
-  const { id } = sanitizer.session(plan.head.info);
-  for (const message of sanitizedMessages(sanitizer, plan)) void message;
-  return { info: { id }, diagnostics: sanitizer.diagnostics(plan.diagnostics) };
+  const { head, messages, diagnostics } = sanitizedPlan(rt, sessionID);
+  for (const message of messages) void message;
+  return { info: { id: head.info.id }, diagnostics: diagnostics() };
 }
 
 interface WritablePlan {
@@ -98,42 +95,17 @@ function plainPlan(rt: ExportReader, sessionID: string): WritablePlan {
 }
 
 /**
- * `sanitizeExport`'s document, piece by piece. Its `runtime` comes first in the document but is sanitized last
- * there: a model it names carries the marker of the first object that used that model. So a second sanitizer
- * rehearses the document in the walk that plans it, from the messages' infos and only those parts that can hand
- * out a marker or take a pseudonym (a part with a generated id and no model changes nothing it keeps), and its
- * `runtime` is the one written.
+ * `sanitizeExport`'s document, piece by piece, in the order it is written: `runtime` (its models take the
+ * session's markers) and the session before the messages.
  */
 function sanitizedPlan(rt: ExportReader, sessionID: string): WritablePlan {
-  const rehearsal = new ExportSanitizer(sessionID);
-  // What the document's sanitizer is told before the session: every message id, in order, read on its own. The
-  // session's totals are not known before the walk, and numbers hand out nothing.
-  for (const message of rt.store.messageRefs(sessionID)) rehearsal.expect(message);
-  rehearsal.session(opencodeSession(rt.store.getSession(sessionID), { cost: 0, tokens: emptyTokens() }));
-  const { sanitizer, plan } = sanitizing(rt, sessionID, {
-    visit: (message) => rehearsal.message(message),
-    parts: { idShape: GENERATED_PART_ID_GLOB, types: NAMING_PART_TYPES },
-  });
-  // The aborts' tool calls come too late for the rehearsal's parts, but they only name parts, never models.
-  rehearsal.expectAborts(plan.diagnostics.aborts);
-  rehearsal.diagnostics(plan.diagnostics);
-  const head = { ...plan.head, runtime: rehearsal.runtime(plan.head.runtime), info: sanitizer.session(plan.head.info) };
+  const sanitizer = new ExportSanitizer(sessionID);
+  const plan = planExport(rt, sessionID, (info) => sanitizer.expect(info));
+  sanitizer.expectAborts(plan.diagnostics.aborts);
+  const runtime = sanitizer.runtime(plan.head.runtime);
+  const head = { ...plan.head, runtime, info: sanitizer.session(plan.head.info) };
   // After the messages: their parts hold the tool calls the aborts name.
   return { head, messages: sanitizedMessages(sanitizer, plan), diagnostics: () => sanitizer.diagnostics(plan.diagnostics) };
-}
-
-/** A session's plan and the sanitizer that has seen what it must expect; `also` sees the same walk. */
-function sanitizing(rt: ExportReader, sessionID: string, also?: PlanVisitor): { sanitizer: ExportSanitizer; plan: ExportPlan } {
-  const sanitizer = new ExportSanitizer(sessionID);
-  const plan = planExport(rt, sessionID, {
-    visit: (message) => {
-      sanitizer.expect(message.info);
-      also?.visit(message);
-    },
-    parts: also?.parts,
-  });
-  sanitizer.expectAborts(plan.diagnostics.aborts);
-  return { sanitizer, plan };
 }
 
 function* sanitizedMessages(sanitizer: ExportSanitizer, plan: ExportPlan): Generator<MessageWithParts> {

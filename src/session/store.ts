@@ -106,7 +106,6 @@ export class Store {
       messagesOf: () => db.prepare<[string], MessageRow>(
         `SELECT id, info, diagnostics FROM messages WHERE session_id = ? ORDER BY id`,
       ),
-      messageRefsOf: () => db.prepare<[string], Omit<MessageRow, "info">>(`SELECT id, diagnostics FROM messages WHERE session_id = ? ORDER BY id`),
       partsOf: () => db.prepare<[string], { message_id: string; data: string }>(
         `SELECT message_id, data FROM parts WHERE session_id = ? ORDER BY message_id, id`,
       ),
@@ -115,11 +114,6 @@ export class Store {
       ),
       partCounts: () => db.prepare<[string], { parts: number; tools: number }>(
         `SELECT count(*) AS parts, coalesce(sum(type = 'tool'), 0) AS tools FROM parts WHERE session_id = ?`,
-      ),
-      partsOutside: () => db.prepare<{ session: string; types: string; idShape: string }, { message_id: string; id: string; type: string | null; data: string | null }>(
-        `SELECT message_id, id, type, CASE WHEN type IN (SELECT value FROM json_each(@types)) THEN data END AS data
-         FROM parts WHERE session_id = @session AND (type IN (SELECT value FROM json_each(@types)) OR id NOT GLOB @idShape)
-         ORDER BY message_id, id`,
       ),
       partsOfMessage: () => db.prepare<[string], { data: string }>(`SELECT data FROM parts WHERE message_id = ? ORDER BY id`),
       totals: () => db.prepare<[string], Record<"cost" | "input" | "output" | "reasoning" | "read" | "write", number>>(
@@ -334,35 +328,16 @@ export class Store {
    * only the message being handed out is in memory. The connection stays busy until the iteration ends, so a
    * caller that pauses between messages reads through a connection of its own (`Store.open(dir, ..., {readonly})`).
    */
-  iterateMessages(sessionID: string): Generator<MessageWithParts> {
-    return this.joinParts(sessionID, () => this.stmt.partsOf.iterate(sessionID), (row) => JSON.parse(row.data) as Part);
-  }
-
-  /**
-   * Every message, its parts reduced to those whose id does not match the GLOB `idShape` or whose type is one of
-   * `types`; of the former only the id, message id and type are read (from the index), of the latter all.
-   */
-  messagesWithPartsOutside(sessionID: string, idShape: string, types: readonly string[]): Generator<MessageWithParts> {
-    const rows = () => this.stmt.partsOutside.iterate({ session: sessionID, types: JSON.stringify(types), idShape });
-    return this.joinParts(sessionID, rows, (row) =>
-      row.data === null ? ({ id: row.id, sessionID, messageID: row.message_id, type: row.type } as Part) : (JSON.parse(row.data) as Part),
-    );
-  }
-
-  private *joinParts<R extends { message_id: string }>(
-    sessionID: string,
-    partRows: () => IterableIterator<R>,
-    toPart: (row: R) => Part,
-  ): Generator<MessageWithParts> {
+  *iterateMessages(sessionID: string): Generator<MessageWithParts> {
     // Opened on the first message asked for: a generator never started never reaches its `finally`.
-    const parts = partRows();
+    const parts = this.stmt.partsOf.iterate(sessionID);
     try {
       let next = parts.next();
       for (const row of this.stmt.messagesOf.iterate(sessionID)) {
         const entry = { info: toMessageInfo(row), parts: [] as Part[] };
         // Both are in id order; a part of no listed message is skipped, as `messages` does.
         while (!next.done && next.value.message_id !== row.id && sqliteTextOrder(next.value.message_id, row.id) < 0) next = parts.next();
-        for (; !next.done && next.value.message_id === row.id; next = parts.next()) entry.parts.push(toPart(next.value));
+        for (; !next.done && next.value.message_id === row.id; next = parts.next()) entry.parts.push(JSON.parse(next.value.data) as Part);
         yield entry;
       }
     } finally {
@@ -373,13 +348,6 @@ export class Store {
   /** The session's parts of one type, in message order: found in the index, only they are read. */
   partsOfType(sessionID: string, type: Part["type"]): Part[] {
     return this.stmt.partsOfType.all(sessionID, type).map((row) => JSON.parse(row.data) as Part);
-  }
-
-  /** Every message's id and diagnostics, in the order of `messages`: what refers to a message, without its info. */
-  *messageRefs(sessionID: string): Generator<Pick<MessageInfo, "id" | "diagnostics">> {
-    for (const row of this.stmt.messageRefsOf.iterate(sessionID)) {
-      yield row.diagnostics === "{}" ? { id: row.id } : { id: row.id, diagnostics: JSON.parse(row.diagnostics) };
-    }
   }
 
   /** Every message's info, without parts, in the order of `messages`. */

@@ -96,7 +96,7 @@ describe("ode export", () => {
       expect.objectContaining({
         success: true,
         applied: true,
-        model: expect.stringMatching(/^\[redacted:provider:msg_\w+\]\/\[redacted:model:msg_\w+\]$/),
+        model: `[redacted:provider:${sessionID}]/[redacted:model:${sessionID}]`,
         title: expect.stringMatching(/^\[redacted:title:msg_/),
       }),
     ]);

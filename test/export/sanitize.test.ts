@@ -64,13 +64,15 @@ describe("sanitizeExport", () => {
       projectID: marker("project", S),
       agent: marker("agent", S),
       version: marker("version", S),
-      model: { id: marker("model", S), providerID: marker("provider", S), variant: marker("variant", S) },
+      // The session's third model: runtime.models, written before it, listed the turns' and the title's.
+      model: { id: marker("model", `${S}:3`), providerID: marker("provider", `${S}:3`), variant: marker("variant", S) },
     });
     expect(Object.keys(sanitized.info).filter((key) => key.includes("canary"))).toEqual([]);
 
     const [user, assistant, second] = sanitized.messages as any[];
     expect(user.info).toMatchObject({ id: U, sessionID: S, role: "user", agent: marker("agent", U), tools: marker("tools", U) });
-    expect(user.info.model).toEqual({ providerID: marker("provider", U), modelID: marker("model", U) });
+    // runtime.models, first in the document, named the model: its markers are the session's.
+    expect(user.info.model).toEqual({ providerID: marker("provider", S), modelID: marker("model", S) });
     expect(user.info.summary.diffs[0]).toEqual({ file: marker("summary", U), patch: marker("summary", U), additions: 3, deletions: 1 });
     expect(user.parts[1]).toMatchObject({ mime: "text/plain", filename: marker("file", user.parts[1].id), url: marker("url", user.parts[1].id) });
     expect(user.parts[2].mime).toBe(marker("mime", user.parts[2].id));
@@ -81,8 +83,8 @@ describe("sanitizeExport", () => {
       parentID: U,
       agent: marker("agent", A),
       mode: marker("mode", A),
-      modelID: marker("model", U),
-      providerID: marker("provider", U),
+      modelID: marker("model", S),
+      providerID: marker("provider", S),
       finish: "tool-calls",
     });
     expect(assistant.info.error).toEqual({
@@ -150,13 +152,13 @@ describe("sanitizeExport", () => {
       }),
       expect.objectContaining({ run_id: R2, source: "signal", mode: "hard", via: "SIGINT", phase: "queued", tool_call_id: marker("tool-call", R2) }),
     ]);
-    // A title model beside the turn's, first named by the same user message, gets a marker of its own.
+    // A title model beside the turn's, both listed in runtime.models, gets the session's second marker.
     expect(sanitized.diagnostics.title_generations).toEqual([
       expect.objectContaining({
         success: true,
         applied: true,
         completed_after_abort: true,
-        model: `${marker("provider", `${U}:2`)}/${marker("model", `${U}:2`)}`,
+        model: `${marker("provider", `${S}:2`)}/${marker("model", `${S}:2`)}`,
         title: marker("title", U),
         error_message: marker("error", U),
       }),
@@ -354,8 +356,10 @@ describe("sanitizeExport", () => {
     for (const p of tools) expect(p.callID).toBe(`call:${p.id}`);
     const users = doc.messages.filter((m: any) => m.info.role === "user").map((m: any) => m.info);
     const [u1, u2] = users;
-    expect(u1.model).toEqual({ providerID: marker("provider", u1.id), modelID: marker("model", u1.id) });
-    expect(u2.model).toEqual({ providerID: marker("provider", u1.id), modelID: marker("model", u2.id) });
+    // Both models are in runtime.models, written first: the session owns their markers, in that order.
+    const S = doc.info.id;
+    expect(u1.model).toEqual({ providerID: marker("provider", S), modelID: marker("model", S) });
+    expect(u2.model).toEqual({ providerID: marker("provider", S), modelID: marker("model", `${S}:2`) });
     for (const m of doc.messages.filter((m: any) => m.info.role === "assistant")) {
       const owner = users.find((u: any) => u.id === m.info.parentID);
       expect(m.info).toMatchObject({ providerID: owner.model.providerID, modelID: owner.model.modelID });

@@ -32,7 +32,7 @@ function withStored<T>(source: ReturnType<typeof richExport>, fn: (rt: Reader, s
 
 /**
  * The rich canary document, with a retry and a subtask part in the user message naming the user's own provider and
- * model: parts are sanitized before their message, so those parts own the markers `runtime.models` must show.
+ * model: parts are sanitized before their message, yet `runtime.models`, written before both, named them first.
  */
 function namingParts(ids: Ids): ReturnType<typeof richExport> {
   const source = richExport(new Canaries(), ids) as any;
@@ -92,26 +92,19 @@ describe("exportChunks", () => {
     withStored(richExport(k, canaryIds(k)), (rt, id) => expectSameDocument(rt, id));
   });
 
-  it("writes runtime.models with the markers of the parts that named them first", () => {
+  it("gives the models runtime.models lists the session's markers, however the messages name them later", () => {
     withStored(namingParts(GENERATED), (rt, id) => {
       expectSameDocument(rt, id);
-      const runtime = JSON.parse(streamed(rt, id, { sanitize: true })).runtime;
-      // The markers of the retry and subtask parts (owners are their ids), not the user message's nor the session's.
-      expect(runtime.models[0]).toBe(`[redacted:provider:${GENERATED.part(40)}]/[redacted:model:${GENERATED.part(41)}]`);
+      const doc = JSON.parse(streamed(rt, id, { sanitize: true }));
+      const [provider, model] = [`[redacted:provider:${id}]`, `[redacted:model:${id}]`];
+      expect(doc.runtime.models[0]).toBe(`${provider}/${model}`);
+      const part = (type: string) => doc.messages[0].parts.find((p: { type: string }) => p.type === type);
+      const [retry, subtask] = [part("retry"), part("subtask")];
+      expect([retry.error.data.providerID, subtask.model.modelID, doc.messages[0].info.model]).toEqual([provider, model, { providerID: provider, modelID: model }]);
     });
-    // Pseudonymised part ids as owners: the rehearsal counts the parts before them as the document does.
+    // Pseudonymised part ids: the parts are counted as the whole-document sanitizer counts them.
     const k = new Canaries();
     withStored(namingParts(canaryIds(k)), (rt, id) => expectSameDocument(rt, id));
-  });
-
-  it("writes runtime.models with the session's marker when the session names the model before any message", () => {
-    const source = richExport(new Canaries(), GENERATED) as any;
-    source.info.model = { ...source.messages.find((m: any) => m.info.role === "user").info.model };
-    withStored(source, (rt, id) => {
-      expectSameDocument(rt, id);
-      const runtime = JSON.parse(streamed(rt, id, { sanitize: true })).runtime;
-      expect(runtime.models[0]).toBe(`[redacted:provider:${id}]/[redacted:model:${id}]`);
-    });
   });
 
   it("writes a session without messages, and counts what buildExport counts on a long one", () => {
