@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { Key } from "node:readline";
+import type { PromptResult } from "../agent/prompt.js";
 import type { Runtime } from "../runtime.js";
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
@@ -60,7 +61,9 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   const { modelSpec, pickModelName } = await import("../provider/provider.js");
   let current = start;
   let exited = false;
-  const titles: Promise<void>[] = [];
+  const results: PromptResult[] = [];
+  // Set by a signal: the prompt is ending for good, so titles still in flight are stopped rather than waited for.
+  let signalled = false;
   const session = () => (current ??= rt.store.createSession({ directory: rt.directory }));
   const say = (text: string) => process.stdout.write(text + "\n");
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
@@ -87,6 +90,8 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   const unwire = wireSignals((meta) => {
     const running = current && rt.runs.get(current.id);
     if (running) rt.runs.cancel(running.sessionID, meta);
+    signalled = true;
+    for (const result of results) result.stopTitle();
     try {
       rl.close();
     } catch {
@@ -149,7 +154,8 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
         const detach = listenForAbort(rt, id);
         try {
           const result = await prompt(rt, { sessionID: id, text: line });
-          titles.push(result.titleDone);
+          results.push(result);
+          if (signalled) result.stopTitle();
           if (result.outcome !== "completed") say(`[${render.renderer.stopReason(result)}]`);
         } finally {
           detach();
@@ -165,8 +171,8 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   // The terminal echoed the Enter of `/exit`; any other way out (Ctrl-D, Ctrl-C twice, the end of piped input)
   // leaves the cursor after the prompt.
   if (!exited || !process.stdin.isTTY) say("");
-  // Titles generated in the background still land before the prompt exits.
-  await Promise.all(titles);
+  // Titles generated in the background still land before the prompt exits (or are stopped, after a signal).
+  await Promise.all(results.map((result) => result.titleDone));
   unwire();
   render.stop();
   rl.close();

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { AbortDiagnostic } from "../../src/session/abort.js";
 import { Store } from "../../src/session/store.js";
 import { markedProcesses, staleRecords } from "../reliability/support.js";
-import { makeProject, ODE, onlySession, scriptedConfig, waitFor, type Project } from "../support/ode.js";
+import type { TitleTrace } from "../../src/agent/title.js";
+import { makeProject, mockConfig, ODE, onlySession, scriptedConfig, startModel, waitFor, type Project } from "../support/ode.js";
 
 /** The interactive prompt on a real terminal: `script` (util-linux, always on Debian) gives it a pty. */
 function startOnTerminal(project: Project, env: NodeJS.ProcessEnv = {}) {
@@ -62,6 +63,28 @@ describe("the interactive prompt on a terminal", () => {
     const run = lastRun(project)!;
     expect(run.outcome).toBe("aborted");
     expect(JSON.parse(run.interrupt!) as AbortDiagnostic).toMatchObject({ source: "signal", via: "SIGHUP", phase: "tool" });
+  });
+
+  it("a signal ends the prompt without waiting for a title still being generated: its trace says it was stopped", async () => {
+    const model = await startModel([{ text: "done" }], { text: "A slow title", delayMs: 30_000 });
+    const project = makeProject(mockConfig(model.baseURL));
+    const term = startOnTerminal(project, { ODE_TITLE_TIMEOUT_MS: "60000" });
+    await waitFor(() => term.screen().includes("ode>"));
+    term.child.stdin.write("hi\r");
+    await waitFor(() => lastRun(project)?.outcome === "completed" && model.titleRequests().length === 1);
+    const ode = lastRun(project)!.owner_pid;
+    process.kill(ode, "SIGTERM");
+    // Well before the title would arrive: a prompt that waited for it would still be here.
+    await waitFor(() => !fs.existsSync(`/proc/${ode}`) || fs.readFileSync(`/proc/${ode}/stat`, "utf8").includes(") Z "), 20_000);
+    const store = Store.open(project.dataDir);
+    try {
+      const traces = store.titleTraces<TitleTrace>(store.listSessions()[0]!.id);
+      expect(traces).toEqual([
+        expect.objectContaining({ success: false, applied: false, error_message: "title generation stopped: ode was told to stop at once" }),
+      ]);
+    } finally {
+      store.close();
+    }
   });
 
   it.each([
