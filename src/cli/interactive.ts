@@ -88,8 +88,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   // A closed terminal (SIGHUP), SIGTERM or SIGQUIT ends the prompt as /exit does, after the run that is going has
   // been aborted and recorded: left to the default action, ode would die and leave that run's processes running.
   const unwire = wireSignals((meta) => {
-    const running = current && rt.runs.get(current.id);
-    if (running) rt.runs.cancel(running.sessionID, meta);
+    if (current) rt.runs.cancelOwn(current.id, meta);
     signalled = true;
     for (const result of results) result.stopTitle();
     try {

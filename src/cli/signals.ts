@@ -45,13 +45,7 @@ export function wireSignals(
  * another process has started in the session since.
  */
 export function wireRunSignals(rt: Runtime, sessionID: string, onEscalate: () => void = () => {}): () => void {
-  return wireSignals(
-    (meta) => {
-      if (rt.runs.get(sessionID)) rt.runs.cancel(sessionID, meta);
-      else onEscalate();
-    },
-    { onEscalate },
-  );
+  return wireSignals((meta) => rt.runs.cancelOwn(sessionID, meta) || onEscalate(), { onEscalate });
 }
 
 /**

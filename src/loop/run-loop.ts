@@ -84,9 +84,17 @@ class LoopDriver {
 
   abort(meta: CancelMeta): void {
     this.abortMeta ??= meta;
-    if (this.currentSession) this.rt.runs.cancel(this.currentSession, meta);
+    this.cancelIteration(meta);
     this.stopping.abort(meta);
     if (meta.mode === "hard") this.killNow.abort(meta);
+  }
+
+  /**
+   * The running iteration's run, while it runs: during the wait for its title or `--until`, the session may hold a
+   * run another process has started since, which the loop does not stop.
+   */
+  private cancelIteration(meta: CancelMeta): void {
+    if (this.currentSession) this.rt.runs.cancelOwn(this.currentSession, meta);
   }
 
   async drive(): Promise<LoopResult> {
@@ -97,13 +105,7 @@ class LoopDriver {
         ? undefined
         : setTimeout(() => {
             this.durationExceeded = true;
-            if (this.currentSession) {
-              this.rt.runs.cancel(this.currentSession, {
-                source: "timeout",
-                via: "loop",
-                reason: `loop max duration of ${this.spec.maxDurationMs} ms`,
-              });
-            }
+            this.cancelIteration({ source: "timeout", via: "loop", reason: `loop max duration of ${this.spec.maxDurationMs} ms` });
             this.stopping.abort();
           }, this.spec.maxDurationMs);
     let stop: Stop;

@@ -217,6 +217,16 @@ export class Runs {
   }
 
   /**
+   * `cancel` only while this process runs the session's run: a run another process has started in the session
+   * since (after this one's ended) is not the caller's to stop. False when there was none.
+   */
+  cancelOwn(sessionID: string, meta: CancelMeta): boolean {
+    if (!this.active.has(sessionID)) return false;
+    this.cancel(sessionID, meta);
+    return true;
+  }
+
+  /**
    * Interrupts the session's run with `meta`. The first cancel that reaches a run is its cause and is stored on
    * that run (and its own assistant message); later ones are counted. A run owned by another process gets the
    * request written on its row and its owner is woken with SIGUSR2.

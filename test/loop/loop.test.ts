@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { withStore } from "../export/support.js";
 import { markedProcesses } from "../reliability/support.js";
 import { ODE, collect, makeProject, mockConfig, runOde, startModel, startOde, waitFor } from "../support/ode.js";
 import { bashTurn, lines, loops, showLoop, waitForLines } from "./support.js";
@@ -242,6 +243,27 @@ describe("ode loop: stopping, crashes and resume", () => {
     expect(crashed.iterations).toEqual([expect.objectContaining({ n: 1, outcome: "completed", abort: null })]);
     expect(crashed.iterations[0]!.tokens).toBeGreaterThan(0);
     expect(markedProcesses("ODE_FAULT_MARK", mark)).toEqual([]);
+  });
+
+  it("SIGINT while --until runs stops the loop, but not a run another process has started in the iteration's session", async () => {
+    const project = makeProject(bashTurn(ENV_LOG));
+    const child = startOde(project, ["loop", "--until", "touch until.started; sleep 1000", "go"]);
+    const done = collect(child);
+    child.stdin!.end();
+    await waitFor(() => fs.existsSync(path.join(project.dir, "until.started")));
+    const sessionID = lines(project, "env.log")[0]!.split(" ")[2]!;
+    const other = startOde(project, ["shell", sessionID, "touch other.started; sleep 1000"]);
+    const otherDone = collect(other);
+    await waitFor(() => fs.existsSync(path.join(project.dir, "other.started")));
+    child.kill("SIGINT");
+    expect((await done).code).toBe(130);
+    expect(await showLoop(project)).toMatchObject({ stop_reason: "aborted", stop_detail: { abort: { source: "signal", via: "SIGINT" } } });
+    const otherRun = withStore(project.dataDir, (store) =>
+      store.db.prepare(`SELECT ended_at, interrupt, cancel_request FROM runs WHERE session_id = ? AND kind = 'shell'`).get(sessionID),
+    );
+    expect(otherRun).toEqual({ ended_at: null, interrupt: null, cancel_request: null });
+    other.kill("SIGTERM");
+    expect((await otherDone).code).toBe(130);
   });
 
   it("a loop inside a loop's bash tool gives its own children its own loop id", async () => {
