@@ -249,6 +249,9 @@ export class Loops {
     if (!row) throw new LoopNotFoundError(loopID);
     if (row.ended_at !== null) return { aborted: false };
     if (!ownerAlive(row)) {
+      // Its iteration's run died with it: the runs' own recovery closes that first, as at start-up, so the
+      // iteration is recorded with the run's outcome and diagnostic and the run's processes are killed.
+      this.runs.recoverCrashed();
       this.closeCrashed(row);
       return { aborted: false };
     }

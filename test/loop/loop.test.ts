@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { createRuntime } from "../../src/runtime.js";
 import { withStore } from "../export/support.js";
 import { markedProcesses } from "../reliability/support.js";
 import { ODE, collect, makeProject, mockConfig, runOde, startModel, startOde, waitFor } from "../support/ode.js";
@@ -264,6 +265,29 @@ describe("ode loop: stopping, crashes and resume", () => {
     expect(otherRun).toEqual({ ended_at: null, interrupt: null, cancel_request: null });
     other.kill("SIGTERM");
     expect((await otherDone).code).toBe(130);
+  });
+
+  it("ode loop abort of a loop whose process died closes the iteration's run first: the iteration says why it stopped", async () => {
+    const mark = `loop-dead-${process.pid}-${Date.now()}`;
+    const project = makeProject(bashTurn(`${ENV_LOG}; sleep 1000`));
+    // Open before the loop starts, as a server that runs on: its start-up recovery saw nothing to recover.
+    const rt = createRuntime({ directory: project.dir, dataDir: project.dataDir, env: project.env });
+    try {
+      const child = startOde(project, ["loop", "go"], { env: { ODE_FAULT_MARK: mark } });
+      const done = collect(child);
+      child.stdin!.end();
+      const [first] = await waitForLines(project, "env.log", 1);
+      child.kill("SIGKILL");
+      await done;
+      const loopID = first!.split(" ")[0]!;
+      expect(rt.loops.requestAbort(loopID, { source: "user", via: "cli" })).toEqual({ aborted: false });
+      const [iteration] = rt.loops.iterations(loopID);
+      expect(iteration).toMatchObject({ outcome: "aborted", abort: { source: "shutdown", reason: "crash-recovery", phase: "tool" } });
+      expect(rt.runs.rows(iteration!.session_id)).toEqual([expect.objectContaining({ outcome: "aborted" })]);
+      expect(markedProcesses("ODE_FAULT_MARK", mark)).toEqual([]);
+    } finally {
+      rt.close();
+    }
   });
 
   it("a loop inside a loop's bash tool gives its own children its own loop id", async () => {
