@@ -78,6 +78,26 @@ describe("ode serve (the built CLI)", () => {
     }
   });
 
+  it("stops a title still being generated when it shuts down, so its trace does not stay in flight", async () => {
+    const model = await startModel([{ text: "done" }], { text: "A slow title", delayMs: 30_000 });
+    const project = makeProject(mockConfig(model.baseURL));
+    const { child, url, result } = await serve(project, [], { ODE_TITLE_TIMEOUT_MS: "60000" });
+    const api = client(url);
+    const { body: session } = await api("POST", "/session");
+    expect((await api("POST", `/session/${session.id}/message`, { parts: [{ type: "text", text: "hi" }] })).status).toBe(200);
+    while (model.titleRequests().length === 0) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect((await result).code).toBe(0);
+    const store = Store.open(project.dataDir);
+    try {
+      expect(store.titleTraces(session.id)).toEqual([
+        expect.objectContaining({ success: false, applied: false, error_message: "title generation stopped: ode was told to stop at once" }),
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
   it("applies `ode session abort` from another process to a run it serves", async () => {
     const model = await startModel([{ toolCalls: [{ name: "bash", arguments: { command: "sleep 30" } }] }, { text: "slept" }]);
     const project = makeProject(mockConfig(model.baseURL));
