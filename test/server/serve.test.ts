@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { Store } from "../../src/session/store.js";
+import { KILL_GRACE_MS } from "../../src/shell/spawn.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
 import { collect, makeProject, mockConfig, runOde, startModel, startOde } from "../support/ode.js";
 import { markedProcesses, staleRecords } from "../reliability/support.js";
@@ -63,6 +64,7 @@ describe("ode serve (the built CLI)", () => {
     expect((await api("POST", `/session/${session.id}/prompt_async`, { text: "sleep" })).status).toBe(204);
     await toolRunning(api, session.id);
     child.kill("SIGINT");
+    const first = Date.now();
     await new Promise((r) => setTimeout(r, 200));
     child.kill("SIGINT");
     expect((await result).code).toBe(0);
@@ -70,8 +72,10 @@ describe("ode serve (the built CLI)", () => {
     expect(staleRecords(project.dataDir)).toEqual([]);
     const store = Store.open(project.dataDir);
     try {
-      const [run] = store.db.prepare("SELECT * FROM runs WHERE session_id = ?").all(session.id) as Array<{ outcome: string; interrupt: string; cancel_count: number }>;
+      const [run] = store.db.prepare("SELECT * FROM runs WHERE session_id = ?").all(session.id) as Array<{ outcome: string; interrupt: string; cancel_count: number; ended_at: number }>;
       expect(run).toMatchObject({ outcome: "aborted", cancel_count: 1 });
+      // The processes ignore SIGTERM: only the hard kill ends the run before the soft kill's grace period would.
+      expect(run!.ended_at - first).toBeLessThan(KILL_GRACE_MS);
       expect(JSON.parse(run!.interrupt)).toMatchObject({ source: "shutdown", via: "SIGINT", mode: "soft", phase: "tool" });
     } finally {
       store.close();
