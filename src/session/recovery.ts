@@ -6,6 +6,7 @@ import type { RunRow } from "./runs.js";
 import type { Part } from "./schema.js";
 import type { Store } from "./store.js";
 import { titleStateBefore } from "./title.js";
+import { ownerAlive } from "../shell/proc.js";
 import { preparedOnUse } from "../storage/statements.js";
 
 /** Why a run was closed by another process than its owner. */
@@ -60,7 +61,13 @@ export class CrashRecovery {
          ORDER BY id`,
       ),
       titleTraces: () => db.prepare<[string], TitleTraceRow>(`SELECT id, data FROM title_generations WHERE session_id = ? ORDER BY id`),
-      updateTitleTrace: () => db.prepare(`UPDATE title_generations SET data = ? WHERE id = ?`),
+      // Only a trace still open: two processes starting at once may both find it.
+      endTitleTrace: () => db.prepare(`UPDATE title_generations SET data = ? WHERE id = ? AND json_extract(data, '$.completed_at') IS NULL`),
+      openTitleTraces: () => db.prepare<[], TitleTraceRow & Pick<RunRow, "session_id" | "owner_pid" | "owner_start" | "assistant_message_ids">>(
+        `SELECT t.id, t.session_id, t.data, r.owner_pid, r.owner_start, r.assistant_message_ids FROM title_generations t
+         JOIN runs r ON r.session_id = t.session_id AND r.user_message_id = json_extract(t.data, '$.user_message_id')
+         WHERE json_extract(t.data, '$.completed_at') IS NULL AND r.ended_at IS NOT NULL`,
+      ),
       titleSource: () => db.prepare<[string], { title_source: string; title: string }>(`SELECT title_source, title FROM sessions WHERE id = ?`),
       close: () => db.prepare(
         `UPDATE runs SET ended_at = ?, outcome = 'aborted', interrupt = COALESCE(interrupt, ?) WHERE id = ? AND ended_at IS NULL`,
@@ -153,24 +160,48 @@ export class CrashRecovery {
     return running;
   }
 
+  /**
+   * Title generations left in flight by a process that died after their run had ended (a kill -9 while `ode run`
+   * waited for the title): no open run leads `close` to them. Returns how many it ended.
+   */
+  endOrphanedTitles(): number {
+    const now = Date.now();
+    const orphans = this.stmt.openTitleTraces.all().filter((row) => !ownerAlive(row));
+    for (const row of orphans) this.store.transaction(() => this.endTitle(row, row, now));
+    return orphans.length;
+  }
+
   /** The run's title generation as it stood when the owner died; one left in flight is closed as failed. */
   private titleState(row: RunRow, now: number): TitleGenerationState {
     const traces = this.stmt.titleTraces.all(row.session_id);
     const own = traces.find((t) => (JSON.parse(t.data) as { user_message_id?: string }).user_message_id === row.user_message_id);
-    const session = this.stmt.titleSource.get(row.session_id);
     if (own) {
       const trace = JSON.parse(own.data) as { completed_at?: number; success: boolean; skipped?: boolean };
       if (trace.completed_at !== undefined) return titleStateBefore(trace, "default");
-      // Only this generation sets a generated title on the first turn: it was stored, its trace was not.
-      const applied = session?.title_source === "generated";
-      const ending = applied
-        ? { success: true, applied: true, title: session.title }
-        : { success: false, error_message: `title generation stopped: ${DIED}` };
-      this.stmt.updateTitleTrace.run(JSON.stringify({ ...trace, ...ending, completed_at: now }), own.id);
-      return applied ? "completed_before_abort" : "in_flight";
+      return this.endTitle(own, row, now) ? "completed_before_abort" : "in_flight";
     }
-    const source = session?.title_source ?? "default";
     const last = traces.at(-1);
+    const source = this.stmt.titleSource.get(row.session_id)?.title_source ?? "default";
     return titleStateBefore(last ? (JSON.parse(last.data) as { success: boolean; skipped?: boolean }) : undefined, source);
+  }
+
+  /**
+   * Ends a trace its dead owner left in flight, as the generation would have: on the session's record and on the
+   * turn's first assistant message, which it names. True when its title had been applied.
+   */
+  private endTitle(own: TitleTraceRow, run: Pick<RunRow, "session_id" | "assistant_message_ids">, now: number): boolean {
+    const first = (JSON.parse(run.assistant_message_ids) as string[])[0];
+    const trace = { ...(JSON.parse(own.data) as object), ...(first ? { assistant_message_id: first } : {}) };
+    const session = this.stmt.titleSource.get(run.session_id);
+    // Only this generation sets a generated title on the first turn: it was stored, its trace was not.
+    const applied = session?.title_source === "generated";
+    const ending = applied
+      ? { success: true, applied: true, title: session.title }
+      : { success: false, error_message: `title generation stopped: ${DIED}` };
+    const ended = { ...trace, ...ending, completed_at: now };
+    if (this.stmt.endTitleTrace.run(JSON.stringify(ended), own.id).changes > 0 && first) {
+      this.store.mergeDiagnostics(first, { title_generation: ended });
+    }
+    return applied;
   }
 }

@@ -156,7 +156,9 @@ export class Runs {
 
   /** Closes runs whose owning process is gone (a crash or kill -9), so their sessions are usable again. */
   recoverCrashed(): number {
-    return closeDeadOwners(this.stmt.unfinished.all(), (row) => this.closeCrashed(row));
+    const closed = closeDeadOwners(this.stmt.unfinished.all(), (row) => this.closeCrashed(row));
+    this.recovery.endOrphanedTitles();
+    return closed;
   }
 
   private closeCrashed(row: RunRow): void {

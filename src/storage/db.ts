@@ -159,6 +159,9 @@ const MIGRATIONS: string[] = [
     DELETE FROM prompt_cache WHERE message_id = OLD.message_id;
   END;
   `,
+  // The title generations still in flight, which every start looks over for ones whose process died: only they
+  // are indexed, so the look costs nothing however many sessions there are.
+  `CREATE INDEX title_generations_open ON title_generations(session_id) WHERE json_extract(data, '$.completed_at') IS NULL;`,
 ];
 
 /** The SQLite result code of a failed statement (`SQLITE_CONSTRAINT_UNIQUE`, ...), or undefined for other errors. */

@@ -221,6 +221,30 @@ describe("title generation through ode run", () => {
     expect((await otherDone).code).toBe(130);
   });
 
+  it("a kill -9 while ode run waits for the title: the next ode closes the trace, saying the process died", async () => {
+    const model = await startModel([{ text: "done" }], { text: "Slow title", delayMs: 30_000 });
+    const project = makeProject(mockConfig(model.baseURL));
+    const child = startOde(project, ["run", "hi"], { env: { ODE_TITLE_TIMEOUT_MS: "60000" } });
+    const done = collect(child);
+    child.stdin!.end();
+    const sessionID = await waitFor(() =>
+      withStore(project.dataDir, (store): string | undefined => {
+        const session = store.listSessions()[0];
+        const completed = session && store.db.prepare(`SELECT 1 FROM runs WHERE session_id = ? AND outcome = 'completed'`).get(session.id);
+        return completed && model.titleRequests().length === 1 ? session.id : undefined;
+      }),
+    );
+    child.kill("SIGKILL");
+    await done;
+    const exported = await runOde(project, ["export", sessionID]);
+    expect(exported.code).toBe(0);
+    const stopped = { success: false, applied: false, error_message: "title generation stopped: the process running it died" };
+    expect(JSON.parse(exported.stdout).diagnostics.title_generations).toEqual([expect.objectContaining(stopped)]);
+    const { traces, messageTrace } = evidence(project.dataDir, sessionID);
+    expect(traces[0]!.completed_at).toBeGreaterThan(traces[0]!.started_at);
+    expect(messageTrace).toEqual(traces[0]);
+  });
+
   it("--timeout aborts the turn while the title is in flight; ode run still waits for the title", async () => {
     const model = await startModel([{ stall: true }], { text: "Title after timeout", delayMs: 6000 });
     const project = makeProject(mockConfig(model.baseURL));
