@@ -58,6 +58,23 @@ function evidence(dataDir: string, sessionID?: string) {
   });
 }
 
+/** `ode run` whose turn has completed and whose title, `delayMs` away, it is waiting for (bounded far later). */
+async function waitingForTitle(delayMs: number) {
+  const model = await startModel([{ text: "done" }], { text: "Slow title", delayMs });
+  const project = makeProject(mockConfig(model.baseURL));
+  const child = startOde(project, ["run", "hi"], { env: { ODE_TITLE_TIMEOUT_MS: String(delayMs * 2) } });
+  const done = collect(child);
+  child.stdin!.end();
+  const sessionID = await waitFor(() =>
+    withStore(project.dataDir, (store): string | undefined => {
+      const session = store.listSessions()[0];
+      const completed = session && store.db.prepare(`SELECT 1 FROM runs WHERE session_id = ? AND outcome = 'completed'`).get(session.id);
+      return completed && model.titleRequests().length === 1 ? session.id : undefined;
+    }),
+  );
+  return { model, project, child, done, sessionID };
+}
+
 function warnings(dataDir: string): Array<{ message: string; error?: string }> {
   const file = path.join(dataDir, "log", "ode.log");
   if (!fs.existsSync(file)) return [];
@@ -190,18 +207,7 @@ describe("title generation through ode run", () => {
   });
 
   it("a signal while ode run waits for the title stops the waiting and leaves alone a run another process has started since", async () => {
-    const model = await startModel([{ text: "done" }], { text: "Slow title", delayMs: 8000 });
-    const project = makeProject(mockConfig(model.baseURL));
-    const child = startOde(project, ["run", "hi"], { env: { ODE_TITLE_TIMEOUT_MS: "30000" } });
-    const done = collect(child);
-    child.stdin!.end();
-    const sessionID = await waitFor(() =>
-      withStore(project.dataDir, (store): string | undefined => {
-        const session = store.listSessions()[0];
-        const completed = session && store.db.prepare(`SELECT 1 FROM runs WHERE session_id = ? AND outcome = 'completed'`).get(session.id);
-        return completed ? session.id : undefined;
-      }),
-    );
+    const { model, project, child, done, sessionID } = await waitingForTitle(8000);
     const other = startOde(project, ["shell", sessionID, "sleep 30"]);
     const otherDone = collect(other);
     const otherRun = await waitFor(() =>
@@ -222,18 +228,7 @@ describe("title generation through ode run", () => {
   });
 
   it("a kill -9 while ode run waits for the title: the next ode closes the trace, saying the process died", async () => {
-    const model = await startModel([{ text: "done" }], { text: "Slow title", delayMs: 30_000 });
-    const project = makeProject(mockConfig(model.baseURL));
-    const child = startOde(project, ["run", "hi"], { env: { ODE_TITLE_TIMEOUT_MS: "60000" } });
-    const done = collect(child);
-    child.stdin!.end();
-    const sessionID = await waitFor(() =>
-      withStore(project.dataDir, (store): string | undefined => {
-        const session = store.listSessions()[0];
-        const completed = session && store.db.prepare(`SELECT 1 FROM runs WHERE session_id = ? AND outcome = 'completed'`).get(session.id);
-        return completed && model.titleRequests().length === 1 ? session.id : undefined;
-      }),
-    );
+    const { project, child, done, sessionID } = await waitingForTitle(30_000);
     child.kill("SIGKILL");
     await done;
     const exported = await runOde(project, ["export", sessionID]);
