@@ -241,8 +241,9 @@ export class Loops {
 
   /**
    * `ode loop abort` from another process: writes the request on the loop row, then cancels the current
-   * iteration's run through the runs' own cross-process path. The owner reads the request when the iteration
-   * ends (and right after starting each run), so the request cannot fall between two iterations.
+   * iteration's run through the runs' own cross-process path, or wakes the loop's process when no run is going.
+   * The owner reads the request when the iteration ends (and right after starting each run, and when woken), so the
+   * request cannot fall between two iterations.
    */
   requestAbort(loopID: string, meta: CancelMeta): { aborted: boolean } {
     const row = this.stmt.get.get(loopID);
@@ -257,7 +258,10 @@ export class Loops {
     }
     this.stmt.requestAbort.run(JSON.stringify(meta), loopID);
     const current = this.lastIteration(loopID);
-    if (current && current.ended_at === null) this.runs.cancel(current.session_id, meta);
+    const runID = current?.run_id;
+    // The iteration's run while it runs (never a run another process has started in its session since); once it
+    // has ended (`--until`, a wait for a rate limit) the loop's process is woken to read the request at once.
+    if (runID && !(current.ended_at === null && this.runs.cancelRun(current.session_id, runID, meta))) this.runs.wakeOwnerOf(runID);
     return { aborted: true };
   }
 

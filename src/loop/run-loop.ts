@@ -108,6 +108,10 @@ class LoopDriver {
             this.cancelIteration({ source: "timeout", via: "loop", reason: `loop max duration of ${this.spec.maxDurationMs} ms` });
             this.stopping.abort();
           }, this.spec.maxDurationMs);
+    // Woken by `ode loop abort` while no run of the loop is going; during a run, the run's own cancel ends it first.
+    const unwake = this.rt.runs.onWake(() => {
+      if (!this.rt.runs.get(this.currentSession)) this.remoteAbort();
+    });
     let stop: Stop;
     try {
       for (;;) {
@@ -127,6 +131,7 @@ class LoopDriver {
       stop = { reason: "failures", detail: { message: errorText(error) } };
     } finally {
       if (timer) clearTimeout(timer);
+      unwake();
     }
     this.rt.loops.finish(this.loop.id, stop.reason, stop.detail);
     this.rt.events.emit("loop.finished", this.currentSession, {

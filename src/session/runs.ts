@@ -112,6 +112,7 @@ export class Runs {
   /** With `wake: "watch"`: the watch on the data directory, open while this process owns a run. */
   private watcher?: fs.FSWatcher;
   private wakePending = false;
+  private readonly wakeListeners = new Set<() => void>();
   private readonly recovery: CrashRecovery;
 
   constructor(
@@ -294,29 +295,54 @@ export class Runs {
     }
   }
 
-  private cancelRemote(sessionID: string, meta: CheckedCancelMeta): CancelResult {
+  /**
+   * `cancel` of one run: nothing when the session's open run is another (the one asked for has ended, and a run
+   * has been started in the session since). False when that run was not open.
+   */
+  cancelRun(sessionID: string, runID: string, meta: CancelMeta): boolean {
+    const own = this.active.get(sessionID);
+    if (!own) return this.cancelRemote(sessionID, cancelMeta(meta), runID).cancelled;
+    if (own.id !== runID) return false;
+    this.cancel(sessionID, meta);
+    return true;
+  }
+
+  private cancelRemote(sessionID: string, meta: CheckedCancelMeta, runID?: string): CancelResult {
     const row = this.stmt.activeRow.get(sessionID);
-    if (!row) return { cancelled: false };
+    if (!row || (runID !== undefined && row.id !== runID)) return { cancelled: false };
     if (!this.runAlive(row)) {
       this.closeCrashed(row);
       return { cancelled: false, runID: row.id };
     }
     // A request already waiting for the owner is the earlier one, so this one is only counted.
     if (this.stmt.requestCancel.run(JSON.stringify(meta), row.id).changes === 0) this.stmt.countCancel.run(row.id);
+    this.wakeOwner(row);
+    return { cancelled: true, runID: row.id, remote: true };
+  }
+
+  /**
+   * Wakes the live owner of a run, ended or not, to read a request written elsewhere than on the run's row (a loop
+   * abort written on the loop's, while that process runs the loop's `--until`).
+   */
+  wakeOwnerOf(runID: string): void {
+    const row = this.stmt.get.get(runID);
+    if (row && this.runAlive(row)) this.wakeOwner(row);
+  }
+
+  private wakeOwner(row: RunRow): void {
     // An owner that watches the database sees the write itself; SIGUSR2 would kill a process with no handler for it.
-    if (row.owner_wake === "watch") {
-      this.wakeWatcher(row.owner_pid);
-      return { cancelled: true, runID: row.id, remote: true };
-    }
+    if (row.owner_wake === "watch") return this.wakeWatcher(row.owner_pid);
     try {
       process.kill(row.owner_pid, "SIGUSR2");
     } catch (error) {
       this.store.log.warn("could not wake the owner of a run", { runID: row.id, pid: row.owner_pid, error: String(error) });
     }
-    return { cancelled: true, runID: row.id, remote: true };
   }
 
-  /** Called when another process woke this one: applies cancel requests written on this process's runs. */
+  /**
+   * Called when another process woke this one: applies cancel requests written on this process's runs, then tells
+   * `onWake`'s listeners.
+   */
   applyRemoteCancels(): void {
     for (const run of this.active.values()) {
       const row = this.stmt.get.get(run.id);
@@ -324,6 +350,13 @@ export class Runs {
       if (this.stmt.takeRequest.run(run.id).changes === 0) continue;
       this.cancel(run.sessionID, JSON.parse(row.cancel_request) as CancelMeta);
     }
+    for (const listener of this.wakeListeners) listener();
+  }
+
+  /** `listener` is called on each wake from another process (see `wakeOwnerOf`); returns its removal. */
+  onWake(listener: () => void): () => void {
+    this.wakeListeners.add(listener);
+    return () => this.wakeListeners.delete(listener);
   }
 
   /**

@@ -246,26 +246,33 @@ describe("ode loop: stopping, crashes and resume", () => {
     expect(markedProcesses("ODE_FAULT_MARK", mark)).toEqual([]);
   });
 
-  it("SIGINT while --until runs stops the loop, but not a run another process has started in the iteration's session", async () => {
-    const project = makeProject(bashTurn(ENV_LOG));
-    const child = startOde(project, ["loop", "--until", "touch until.started; sleep 1000", "go"]);
-    const done = collect(child);
-    child.stdin!.end();
-    await waitFor(() => fs.existsSync(path.join(project.dir, "until.started")));
-    const sessionID = lines(project, "env.log")[0]!.split(" ")[2]!;
-    const other = startOde(project, ["shell", sessionID, "touch other.started; sleep 1000"]);
-    const otherDone = collect(other);
-    await waitFor(() => fs.existsSync(path.join(project.dir, "other.started")));
-    child.kill("SIGINT");
-    expect((await done).code).toBe(130);
-    expect(await showLoop(project)).toMatchObject({ stop_reason: "aborted", stop_detail: { abort: { source: "signal", via: "SIGINT" } } });
-    const otherRun = withStore(project.dataDir, (store) =>
-      store.db.prepare(`SELECT ended_at, interrupt, cancel_request FROM runs WHERE session_id = ? AND kind = 'shell'`).get(sessionID),
-    );
-    expect(otherRun).toEqual({ ended_at: null, interrupt: null, cancel_request: null });
-    other.kill("SIGTERM");
-    expect((await otherDone).code).toBe(130);
-  });
+  for (const how of ["SIGINT", "ode loop abort"] as const) {
+    it(`${how} while --until runs stops the loop at once, but not a run another process has started in the iteration's session`, async () => {
+      const mark = `loop-until-stop-${process.pid}-${Date.now()}`;
+      const project = makeProject(bashTurn(ENV_LOG));
+      const child = startOde(project, ["loop", "--until", "touch until.started; sleep 1000", "go"], { env: { ODE_FAULT_MARK: mark } });
+      const done = collect(child);
+      child.stdin!.end();
+      await waitFor(() => fs.existsSync(path.join(project.dir, "until.started")));
+      const [loopID, , sessionID] = lines(project, "env.log")[0]!.split(" ");
+      const other = startOde(project, ["shell", sessionID!, "touch other.started; sleep 1000"]);
+      const otherDone = collect(other);
+      await waitFor(() => fs.existsSync(path.join(project.dir, "other.started")));
+      if (how === "SIGINT") child.kill("SIGINT");
+      else expect((await runOde(project, ["loop", "abort", loopID!])).code).toBe(0);
+      // Well before the --until command would end: the stop cut it.
+      expect((await done).code).toBe(130);
+      expect(markedProcesses("ODE_FAULT_MARK", mark)).toEqual([]);
+      const via = how === "SIGINT" ? "SIGINT" : "loop abort";
+      expect(await showLoop(project, loopID)).toMatchObject({ stop_reason: "aborted", stop_detail: { abort: { via } } });
+      const otherRun = withStore(project.dataDir, (store) =>
+        store.db.prepare(`SELECT ended_at, interrupt, cancel_request FROM runs WHERE session_id = ? AND kind = 'shell'`).get(sessionID),
+      );
+      expect(otherRun).toEqual({ ended_at: null, interrupt: null, cancel_request: null });
+      other.kill("SIGTERM");
+      expect((await otherDone).code).toBe(130);
+    });
+  }
 
   it("ode loop abort of a loop whose process died closes the iteration's run first: the iteration says why it stopped", async () => {
     const mark = `loop-dead-${process.pid}-${Date.now()}`;
