@@ -194,8 +194,9 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
 
   app.post("/session/:id/message", async (c) => {
     const input = promptInput(c.req.param("id"), await body(c, promptBody));
-    const result = await runOfRequest(c, () => prompt(rt, input));
-    trackTitle(result);
+    // The title is handed over inside the tracked work: a shutdown while the answer waits for the event clients
+    // still finds it.
+    const result = await runOfRequest(c, () => prompt(rt, input).then((done) => (trackTitle(done), done)));
     return c.json(turnView(rt, result));
   });
 
