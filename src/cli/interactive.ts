@@ -61,7 +61,8 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   const { modelSpec, pickModelName } = await import("../provider/provider.js");
   let current = start;
   let exited = false;
-  const results: PromptResult[] = [];
+  /** The prompts whose titles are still being generated. */
+  const titles = new Set<PromptResult>();
   // Set by a signal: the prompt is ending for good, so titles still in flight are stopped rather than waited for.
   let signalled = false;
   const session = () => (current ??= rt.store.createSession({ directory: rt.directory }));
@@ -90,7 +91,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   const unwire = wireSignals((meta) => {
     if (current) rt.runs.cancelOwn(current.id, meta);
     signalled = true;
-    for (const result of results) result.stopTitle();
+    for (const result of titles) result.stopTitle();
     try {
       rl.close();
     } catch {
@@ -153,7 +154,9 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
         const detach = listenForAbort(rt, id);
         try {
           const result = await prompt(rt, { sessionID: id, text: line });
-          results.push(result);
+          titles.add(result);
+          const settled = () => titles.delete(result);
+          void result.titleDone.then(settled, settled);
           if (signalled) result.stopTitle();
           if (result.outcome !== "completed") say(`[${render.renderer.stopReason(result)}]`);
         } finally {
@@ -171,7 +174,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   // leaves the cursor after the prompt.
   if (!exited || !process.stdin.isTTY) say("");
   // Titles generated in the background still land before the prompt exits (or are stopped, after a signal).
-  await Promise.all(results.map((result) => result.titleDone));
+  await Promise.all([...titles].map((result) => result.titleDone));
   unwire();
   render.stop();
   rl.close();
