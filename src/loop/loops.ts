@@ -256,12 +256,15 @@ export class Loops {
       this.closeCrashed(row);
       return { aborted: false };
     }
-    this.stmt.requestAbort.run(JSON.stringify(meta), loopID);
+    if (this.stmt.requestAbort.run(JSON.stringify(meta), loopID).changes === 0 && this.stmt.get.get(loopID)?.ended_at !== null) {
+      return { aborted: false };
+    }
     const current = this.lastIteration(loopID);
     const runID = current?.run_id;
-    // The iteration's run while it runs (never a run another process has started in its session since); once it
-    // has ended (`--until`, a wait for a rate limit) the loop's process is woken to read the request at once.
-    if (runID && !(current.ended_at === null && this.runs.cancelRun(current.session_id, runID, meta))) this.runs.wakeOwnerOf(runID);
+    // The iteration's run while it runs (never a run started in its session since); once it has ended (`--until`,
+    // a wait for a rate limit) the loop's process is woken to read the request at once. Only that process: the
+    // last iteration of a resumed loop may be an earlier process's, which may be exiting and take no wake.
+    if (runID && !(current.ended_at === null && this.runs.cancelRun(current.session_id, runID, meta))) this.runs.wakeOwnerOf(runID, row);
     return { aborted: true };
   }
 

@@ -69,6 +69,8 @@ class LoopDriver {
   private lastAbort?: AbortDiagnostic;
   private durationExceeded = false;
   private currentSession = "";
+  /** The running iteration's run: the only run the loop ever cancels. */
+  private currentRun = "";
   /** Cuts the `--until` command and the wait for a rate limit when the loop is stopped. */
   private readonly stopping = new AbortController();
   /** A hard abort (a second signal) kills the `--until` command at once, also during a soft kill's grace period. */
@@ -90,11 +92,15 @@ class LoopDriver {
   }
 
   /**
-   * The running iteration's run, while it runs: during the wait for its title or `--until`, the session may hold a
-   * run another process has started since, which the loop does not stop.
+   * The running iteration's run, while it runs: during `--until` or a wait, the session may hold a run started
+   * since (by another process, or by a client of the same server), which the loop does not stop.
    */
   private cancelIteration(meta: CancelMeta): void {
-    if (this.currentSession) this.rt.runs.cancelOwn(this.currentSession, meta);
+    if (this.currentRun) this.rt.runs.cancelRun(this.currentSession, this.currentRun, meta);
+  }
+
+  private iterationRunning(): boolean {
+    return this.currentRun !== "" && this.rt.runs.get(this.currentSession)?.id === this.currentRun;
   }
 
   async drive(): Promise<LoopResult> {
@@ -110,7 +116,7 @@ class LoopDriver {
           }, this.spec.maxDurationMs);
     // Woken by `ode loop abort` while no run of the loop is going; during a run, the run's own cancel ends it first.
     const unwake = this.rt.runs.onWake(() => {
-      if (!this.rt.runs.get(this.currentSession)) this.remoteAbort();
+      if (!this.iterationRunning()) this.remoteAbort();
     });
     let stop: Stop;
     try {
@@ -188,6 +194,7 @@ class LoopDriver {
       const started = withLoopIteration(rt, loop.id, n, () =>
         startRun(rt, { sessionID: session.id, text: iterationPrompt(spec), ...(spec.model ? { model: spec.model } : {}) }),
       );
+      this.currentRun = started.run.id;
       rt.loops.setIterationRun(loop.id, n, started.run.id);
       rt.events.emit("loop.iteration.started", session.id, { loopID: loop.id, iteration: n, runID: started.run.id });
       // A stop that came while the run was being opened lands on it now.

@@ -322,11 +322,11 @@ export class Runs {
 
   /**
    * Wakes the live owner of a run, ended or not, to read a request written elsewhere than on the run's row (a loop
-   * abort written on the loop's, while that process runs the loop's `--until`).
+   * abort written on the loop's, while that process runs the loop's `--until`), when it is `owner`.
    */
-  wakeOwnerOf(runID: string): void {
+  wakeOwnerOf(runID: string, owner: Pick<RunRow, "owner_pid" | "owner_start">): void {
     const row = this.stmt.get.get(runID);
-    if (row && this.runAlive(row)) this.wakeOwner(row);
+    if (row && row.owner_pid === owner.owner_pid && row.owner_start === owner.owner_start && this.runAlive(row)) this.wakeOwner(row);
   }
 
   private wakeOwner(row: RunRow): void {

@@ -1,5 +1,7 @@
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { waitFor } from "../support/ode.js";
+import { runOde, waitFor } from "../support/ode.js";
 import { openEvents, startServer } from "../server/support.js";
 import { bashTurn } from "./support.js";
 
@@ -38,5 +40,22 @@ describe("loops over HTTP", () => {
     });
     expect(loop.iterations).toHaveLength(1);
     expect((await server.api("GET", "/loop/lop_nope")).status).toBe(404);
+  });
+
+  it("ode loop abort from another process cuts a served loop's --until, and leaves a client's run in the iteration's session alone", async () => {
+    const server = await startServer(bashTurn("echo hi"));
+    const { loopID } = (await server.api("POST", "/loop", { prompt: "go", until: "touch until.started; sleep 1000" })).body;
+    await waitFor(() => fs.existsSync(path.join(server.project.dir, "until.started")));
+    const sessionID = server.rt.loops.lastIteration(loopID)!.session_id;
+    // A client's shell command in the iteration's session, run by the same server: the loop's process owns it too.
+    const shell = server.api("POST", `/session/${sessionID}/shell`, { command: "sleep 1000" });
+    const clientRun = await waitFor(() => server.rt.runs.get(sessionID)?.activeCall && server.rt.runs.get(sessionID));
+    expect((await runOde(server.project, ["loop", "abort", loopID])).code).toBe(0);
+    await waitFor(() => server.rt.loops.get(loopID).ended_at);
+    expect(server.rt.loops.get(loopID)).toMatchObject({ stop_reason: "aborted", stop_detail: { abort: { via: "loop abort" } } });
+    expect(server.rt.runs.get(sessionID)).toBe(clientRun);
+    expect(clientRun.interrupt).toBeUndefined();
+    server.rt.runs.cancel(sessionID, { source: "user", via: "test" });
+    await shell;
   });
 });
