@@ -11,6 +11,8 @@ import { storeUnavailable } from "./storage/errors.js";
 
 export type CoreRuntime = Omit<Runtime, "tools">;
 
+function ignoreLateWake(): void {}
+
 /** Config problems are the user's to fix, so they go to stderr as one line each, not only to the log. */
 function warn(message: string): void {
   process.stderr.write(`ode: warning: ${message}\n`);
@@ -43,6 +45,9 @@ export function openCoreRuntime(options: RuntimeOptions = {}): CoreRuntime {
   if (options.processWide) process.on("SIGUSR2", wake);
   const close = () => {
     process.off("SIGUSR2", wake);
+    // A wake sent for a run that ended just before (the abort read it while open) can land after the close: left
+    // to SIGUSR2's default action, it would kill the process as it exits, with the wrong status.
+    if (options.processWide && !process.listeners("SIGUSR2").includes(ignoreLateWake)) process.on("SIGUSR2", ignoreLateWake);
     runs.close();
     store.close();
   };

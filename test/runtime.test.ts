@@ -3,10 +3,12 @@ import { driveRun, startRun } from "../src/agent/prompt.js";
 import { RuntimeEvents, type OdeEvent } from "../src/events.js";
 import { Runs } from "../src/session/runs.js";
 import { Store } from "../src/session/store.js";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import { createRuntime } from "../src/runtime.js";
 import { sessionEnv } from "../src/shell/env.js";
-import { makeProject, runOde, scriptedConfig, waitFor } from "./support/ode.js";
+import { collect, makeProject, runOde, scriptedConfig, waitFor } from "./support/ode.js";
 
 const sleepTurn = { steps: [{ tool_calls: [{ name: "bash", input: { command: "sleep 30" } }] }, { text: "done" }] };
 
@@ -127,6 +129,17 @@ describe("a runtime owns its events and asks before touching the process", () =>
     } finally {
       Object.assign(process.env, saved);
     }
+  });
+
+  it("a process-wide runtime, once closed, outlives a late SIGUSR2 (a wake for a run that had just ended)", async () => {
+    const project = makeProject(scriptedConfig({ steps: [] }));
+    const script = `
+      const { createRuntime } = await import(${JSON.stringify(path.resolve("dist/index.js"))});
+      createRuntime({ processWide: true, directory: process.argv[1], dataDir: process.argv[2] }).close();
+      process.kill(process.pid, "SIGUSR2");
+      setTimeout(() => console.log("alive"), 200);`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script, project.dir, project.dataDir], { env: project.env });
+    expect(await collect(child)).toMatchObject({ code: 0, signal: null, stdout: "alive\n" });
   });
 
   it("ode session abort from another process reaches a library runtime without a signal", async () => {
