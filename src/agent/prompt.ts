@@ -53,6 +53,37 @@ export interface PromptResult {
   stopTitle(): void;
 }
 
+/**
+ * The title generations a long-lived caller (the interactive prompt, the server) has handed over, so that ending
+ * it can stop them instead of waiting for the model: once `stop` is called, each one in flight and each one
+ * handed over later is stopped, its trace saying so.
+ */
+type TitleHandle = Pick<PromptResult, "titleDone" | "stopTitle">;
+
+export class TitlesInFlight {
+  private readonly results = new Set<TitleHandle>();
+  private stopped = false;
+
+  /** Keeps `result`'s title generation until it settles; returns its `titleDone`. */
+  add(result: TitleHandle): Promise<void> {
+    this.results.add(result);
+    const settled = () => this.results.delete(result);
+    void result.titleDone.then(settled, settled);
+    if (this.stopped) result.stopTitle();
+    return result.titleDone;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const result of this.results) result.stopTitle();
+  }
+
+  /** Settles when every generation handed over so far has ended. */
+  settled(): Promise<unknown> {
+    return Promise.all([...this.results].map((result) => result.titleDone));
+  }
+}
+
 /** A run that has started: its row, its user message and its timeout exist; nothing has been awaited yet. */
 export interface StartedRun {
   run: ActiveRun;

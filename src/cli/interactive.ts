@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import type { Key } from "node:readline";
-import type { PromptResult } from "../agent/prompt.js";
 import type { Runtime } from "../runtime.js";
 import { InvalidInputError, SessionNotFoundError } from "../session/errors.js";
 import type { SessionInfo } from "../session/schema.js";
@@ -55,16 +54,13 @@ export function matchSession(rt: Runtime, text: string): SessionInfo {
 
 export async function interactive(rt: Runtime, start?: SessionInfo): Promise<void> {
   const readline = await import("node:readline");
-  const { prompt } = await import("../agent/prompt.js");
+  const { prompt, TitlesInFlight } = await import("../agent/prompt.js");
   const { runShell } = await import("../agent/shell.js");
   const { renderEvents } = await import("./render.js");
   const { modelSpec, pickModelName } = await import("../provider/provider.js");
   let current = start;
   let exited = false;
-  /** The prompts whose titles are still being generated. */
-  const titles = new Set<PromptResult>();
-  // Set by a signal: the prompt is ending for good, so titles still in flight are stopped rather than waited for.
-  let signalled = false;
+  const titles = new TitlesInFlight();
   const session = () => (current ??= rt.store.createSession({ directory: rt.directory }));
   const say = (text: string) => process.stdout.write(text + "\n");
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
@@ -90,8 +86,8 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   // been aborted and recorded: left to the default action, ode would die and leave that run's processes running.
   const unwire = wireSignals((meta) => {
     if (current) rt.runs.cancelOwn(current.id, meta);
-    signalled = true;
-    for (const result of titles) result.stopTitle();
+    // The prompt is ending for good: titles still in flight are stopped rather than waited for.
+    titles.stop();
     try {
       rl.close();
     } catch {
@@ -154,10 +150,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
         const detach = listenForAbort(rt, id);
         try {
           const result = await prompt(rt, { sessionID: id, text: line });
-          titles.add(result);
-          const settled = () => titles.delete(result);
-          void result.titleDone.then(settled, settled);
-          if (signalled) result.stopTitle();
+          void titles.add(result);
           if (result.outcome !== "completed") say(`[${render.renderer.stopReason(result)}]`);
         } finally {
           detach();
@@ -174,7 +167,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
   // leaves the cursor after the prompt.
   if (!exited || !process.stdin.isTTY) say("");
   // Titles generated in the background still land before the prompt exits (or are stopped, after a signal).
-  await Promise.all([...titles].map((result) => result.titleDone));
+  await titles.settled();
   unwire();
   render.stop();
   rl.close();

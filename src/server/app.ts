@@ -5,7 +5,7 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { driveRun, prompt, startRun, type PromptResult } from "../agent/prompt.js";
+import { driveRun, prompt, startRun, TitlesInFlight, type PromptResult } from "../agent/prompt.js";
 import { compactSession } from "../agent/compaction.js";
 import { runShell } from "../agent/shell.js";
 import { buildLoopExport, sanitizeLoopExport } from "../export/loop-export.js";
@@ -116,17 +116,10 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
     work.then(done, done);
     return work;
   };
-  const titles = new Set<PromptResult>();
-  /**
-   * A run's title generation outlives its request. Shutdown stops it rather than wait for the model (a wait cut
-   * short by the exit would leave its trace in flight for good) and waits only for the trace to say so.
-   */
-  const trackTitle = (result: PromptResult) => {
-    titles.add(result);
-    const done = () => titles.delete(result);
-    void track(result.titleDone).then(done, done);
-    if (closing) result.stopTitle();
-  };
+  // A run's title generation outlives its request. Shutdown stops it rather than wait for the model (a wait cut
+  // short by the exit would leave its trace in flight for good) and waits only for the trace to say so.
+  const titles = new TitlesInFlight();
+  const trackTitle = (result: PromptResult) => void track(titles.add(result));
   /**
    * A run the request waits for. The answer goes out only once every event client has been handed the run's
    * events: opencode's client exits on the answer and would lose what is still queued.
@@ -293,7 +286,7 @@ export function createServer(rt: Runtime, options: ServerOptions = {}): OdeServe
   const drain = async (meta: CancelMeta, timeoutMs: number) => {
     closing = true;
     cancelAll(meta);
-    for (const result of titles) result.stopTitle();
+    titles.stop();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     // Settling work can start more work to wait for (a finished prompt hands over its title generation).
