@@ -260,11 +260,12 @@ export class Loops {
       return { aborted: false };
     }
     const current = this.lastIteration(loopID);
-    const runID = current?.run_id;
+    if (!current?.run_id) return { aborted: true };
     // The iteration's run while it runs (never a run started in its session since); once it has ended (`--until`,
     // a wait for a rate limit) the loop's process is woken to read the request at once. Only that process: the
     // last iteration of a resumed loop may be an earlier process's, which may be exiting and take no wake.
-    if (runID && !(current.ended_at === null && this.runs.cancelRun(current.session_id, runID, meta))) this.runs.wakeOwnerOf(runID, row);
+    const cancelled = current.ended_at === null && this.runs.cancelRun(current.session_id, current.run_id, meta);
+    if (!cancelled) this.runs.wakeOwnerOf(current.run_id, row);
     return { aborted: true };
   }
 

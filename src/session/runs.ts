@@ -301,10 +301,8 @@ export class Runs {
    */
   cancelRun(sessionID: string, runID: string, meta: CancelMeta): boolean {
     const own = this.active.get(sessionID);
-    if (!own) return this.cancelRemote(sessionID, cancelMeta(meta), runID).cancelled;
-    if (own.id !== runID) return false;
-    this.cancel(sessionID, meta);
-    return true;
+    if (own) return own.id === runID && this.cancelOwn(sessionID, meta);
+    return this.cancelRemote(sessionID, cancelMeta(meta), runID).cancelled;
   }
 
   private cancelRemote(sessionID: string, meta: CheckedCancelMeta, runID?: string): CancelResult {
@@ -326,7 +324,7 @@ export class Runs {
    */
   wakeOwnerOf(runID: string, owner: Pick<RunRow, "owner_pid" | "owner_start">): void {
     const row = this.stmt.get.get(runID);
-    if (row && row.owner_pid === owner.owner_pid && row.owner_start === owner.owner_start && this.runAlive(row)) this.wakeOwner(row);
+    if (row && row.owner_pid === owner.owner_pid && row.owner_start === owner.owner_start && ownerAlive(row)) this.wakeOwner(row);
   }
 
   private wakeOwner(row: RunRow): void {
