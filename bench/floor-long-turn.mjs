@@ -1,7 +1,8 @@
-// The floor for a turn on a long session: the history (a JSON file of the prompt messages, as ode's prompt cache
-// holds them) parsed once, then the two steps of a one-tool turn sent through the provider's own doStream, in one
-// process, against the same loopback model. No database and no agent loop: what any agent on these providers
-// pays for that history. `node bench/floor-long-turn.mjs BASE_URL [HISTORY_FILE]`.
+// The SDK's path for a turn on a long session: the history (a JSON file of the prompt messages) parsed once, then
+// the two steps of a one-tool turn sent through the provider's own doStream, which converts and stringifies the
+// whole prompt on each step, in one process, against the same loopback model. No database and no agent loop: what
+// an agent that hands its history to these providers as messages pays for it.
+// `node bench/floor-long-turn.mjs BASE_URL [HISTORY_FILE]`.
 import fs from "node:fs";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 

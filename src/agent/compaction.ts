@@ -22,7 +22,7 @@ import {
 import { toMessageError } from "./errors.js";
 import { loadInstructions } from "./instructions.js";
 import { newAssistantMessage } from "./messages.js";
-import { openModelStream, readModelStream } from "./model-stream.js";
+import { openModelStream, readModelStream, type PromptItem } from "./model-stream.js";
 import { MODEL_MAX_RETRIES } from "./prompt.js";
 import type { Step } from "./step.js";
 import { systemPrompt } from "./system.js";
@@ -61,7 +61,7 @@ export interface CompactionScope {
 export interface Compaction {
   record: CompactionRecord;
   /** The prompt the model now gets (system, summary, kept turns, later messages); absent when it failed. */
-  prompt?: LanguageModelV3Message[];
+  prompt?: PromptItem[];
   /** Why the summary failed (stored on the summary message too). */
   error?: MessageError;
 }
@@ -72,8 +72,8 @@ function promptOf(scope: CompactionScope, window: HistoryWindow): LanguageModelV
 }
 
 /** The run's prompt as stored now: the system message, then the history from the latest compaction on. */
-function runPrompt(scope: CompactionScope): LanguageModelV3Message[] {
-  return [{ role: "system", content: scope.system }, ...storedPrompt(scope.rt.store, scope.session.id)];
+function runPrompt(scope: CompactionScope): PromptItem[] {
+  return [{ role: "system", content: scope.system }, ...storedPrompt(scope.rt.store, scope.session.id, scope.model.wire)];
 }
 
 /**
@@ -182,7 +182,7 @@ export async function compactHistory(scope: CompactionScope, trigger: Compaction
   }
   summary.time.completed = Date.now();
   rt.store.updateMessage(summary);
-  let prompt: LanguageModelV3Message[] | undefined;
+  let prompt: PromptItem[] | undefined;
   if (!error) {
     prompt = runPrompt(scope);
     record.success = true;
@@ -205,12 +205,12 @@ export class ContextGuard {
   /** The reported size of the last step's request and answer, and how many messages it covered. */
   private measured?: { tokens: number; messages: number };
   /** How much of the run's prompt has been counted, and its characters. */
-  private counted?: { prompt: readonly LanguageModelV3Message[]; length: number; chars: number };
+  private counted?: { prompt: readonly PromptItem[]; length: number; chars: number };
 
   constructor(private readonly scope: CompactionScope) {}
 
   /** The run's first prompt: the system message and the stored history from the latest compaction on. */
-  prompt(): LanguageModelV3Message[] {
+  prompt(): PromptItem[] {
     return runPrompt(this.scope);
   }
 
@@ -218,7 +218,7 @@ export class ContextGuard {
    * The run appends to its prompt, so what was counted of it is kept and a step counts only what it added: on a
    * long session the estimate costs what is new, like the step itself.
    */
-  private estimate(prompt: readonly LanguageModelV3Message[]): number {
+  private estimate(prompt: readonly PromptItem[]): number {
     if (this.counted?.prompt !== prompt) this.counted = { prompt, length: 0, chars: 0 };
     this.counted.chars += promptChars(prompt, this.counted.length);
     this.counted.length = prompt.length;
@@ -227,7 +227,7 @@ export class ContextGuard {
     return Math.max(chars, this.measured.tokens + Math.ceil(promptChars(prompt, this.measured.messages) / 4));
   }
 
-  private async compact(trigger: CompactionTrigger, prompt: readonly LanguageModelV3Message[]): Promise<LanguageModelV3Message[] | undefined> {
+  private async compact(trigger: CompactionTrigger, prompt: readonly PromptItem[]): Promise<PromptItem[] | undefined> {
     const done = await compactHistory(this.scope, trigger, this.estimate(prompt));
     if (done?.prompt) this.measured = undefined;
     else this.failed = true;
@@ -235,7 +235,7 @@ export class ContextGuard {
   }
 
   /** The prompt to send: compacted first when it is over the budget (unchanged when that fails). */
-  async beforeStep(prompt: LanguageModelV3Message[]): Promise<LanguageModelV3Message[]> {
+  async beforeStep(prompt: PromptItem[]): Promise<PromptItem[]> {
     const budget = historyBudget(this.scope.model.info?.limit);
     if (budget === undefined || this.failed || this.estimate(prompt) <= budget) return prompt;
     return (await this.compact("overflow", prompt)) ?? prompt;
@@ -246,7 +246,7 @@ export class ContextGuard {
    * step again with when the provider refused it as too long and one compaction made it shorter; a second refusal
    * in the run is not retried.
    */
-  async afterStep(step: Step, prompt: LanguageModelV3Message[]): Promise<LanguageModelV3Message[] | undefined> {
+  async afterStep(step: Step, prompt: PromptItem[]): Promise<PromptItem[] | undefined> {
     const { input, output, reasoning, cache } = step.message.tokens;
     const reported = input + output + reasoning + cache.read + cache.write;
     if (reported > 0) this.measured = { tokens: reported, messages: prompt.length };

@@ -1,10 +1,12 @@
 import { APICallError, type LanguageModelV3Message, type LanguageModelV3ToolResultPart } from "@ai-sdk/provider";
 import type { ModelLimits } from "../provider/catalog.js";
 import { compactionPartOf, isCompletedSummary, isSummary } from "../session/compaction.js";
-import { promptCacheOf } from "../session/prompt-cache.js";
+import { chatCompletionsJSON, type WireFormat } from "../provider/wire.js";
+import { promptCacheOf, type CacheEntry, type CachedMessage } from "../session/prompt-cache.js";
 import type { MessageWithParts, Part } from "../session/schema.js";
 import type { Store } from "../session/store.js";
 import { PROMPT_FORMAT, PROMPT_PART_TYPES, toPromptMessages } from "./history.js";
+import type { PromptItem } from "./model-stream.js";
 
 /** Reserved for the model's answer when its `limit.output` is unknown, and at most (opencode's cap too). */
 export const OUTPUT_RESERVE_MAX = 32_000;
@@ -27,7 +29,8 @@ export function historyBudget(limit: ModelLimits | undefined): number | undefine
   return context - reserve;
 }
 
-function contentChars(message: LanguageModelV3Message): number {
+function contentChars(message: PromptItem): number {
+  if (message.role === "serialised") return message.chars;
   if (message.role === "system") return message.content.length;
   let chars = 0;
   for (const part of message.content) {
@@ -47,12 +50,12 @@ function resultChars(output: LanguageModelV3ToolResultPart["output"]): number {
  * About four characters per token over a prompt (system message included): rough, but the same for every model and
  * cheap enough to run before each step.
  */
-export function estimateTokens(messages: readonly LanguageModelV3Message[]): number {
+export function estimateTokens(messages: readonly PromptItem[]): number {
   return Math.ceil(promptChars(messages) / 4);
 }
 
 /** The characters of `messages[from..]` that the estimate counts. */
-export function promptChars(messages: readonly LanguageModelV3Message[], from = 0): number {
+export function promptChars(messages: readonly PromptItem[], from = 0): number {
   let chars = 0;
   for (let i = from; i < messages.length; i++) chars += contentChars(messages[i]!);
   return chars;
@@ -88,44 +91,108 @@ export function historyWindow<M extends MessageWithParts>(stored: readonly M[]):
 const userText = (text: string): LanguageModelV3Message => ({ role: "user", content: [{ type: "text", text }] });
 
 /**
- * The window as the model gets it: the summary as the answer to SUMMARY_QUESTION, then the messages after it.
- * `convert` turns stored messages into prompt messages (a reader that converted them already hands those out).
+ * The window in the order the model gets it: the summary as the answer to SUMMARY_QUESTION, then the messages after
+ * it, with CONTINUE_PROMPT between when they do not start with the user. `convert` turns stored messages into
+ * prompt items, `text` a user's text.
  */
+function windowLayout<M extends MessageWithParts, T>(
+  window: HistoryWindow<M>,
+  convert: (messages: M[]) => T[],
+  startsWithUser: (items: T[]) => boolean,
+  text: (text: string) => T,
+): T[] {
+  const rest = convert(window.messages);
+  if (!window.compaction) return rest;
+  const summary = convert([window.compaction.summary]);
+  const resume = startsWithUser(rest) ? [] : [text(CONTINUE_PROMPT)];
+  return [text(SUMMARY_QUESTION), ...summary, ...resume, ...rest];
+}
+
+/** The window as the model gets it (`windowLayout`), converted by `convert`. */
 export function windowPromptMessages<M extends MessageWithParts>(
   window: HistoryWindow<M>,
   convert: (messages: M[]) => LanguageModelV3Message[] = toPromptMessages,
 ): LanguageModelV3Message[] {
-  const rest = convert(window.messages);
-  if (!window.compaction) return rest;
-  const summary = convert([window.compaction.summary]);
-  const resume = rest[0]?.role === "user" ? [] : [userText(CONTINUE_PROMPT)];
-  return [userText(SUMMARY_QUESTION), ...summary, ...resume, ...rest];
+  return windowLayout(window, convert, (rest) => rest[0]?.role === "user", userText);
 }
 
-/** A stored message as the prompt needs it: converted once, with only what the window looks at kept beside. */
-interface PromptEntry extends MessageWithParts {
-  prompt: LanguageModelV3Message[];
+/** A stored message as the prompt needs it (`value`), with only what the window looks at kept beside. */
+interface PromptEntry<V> extends MessageWithParts {
+  value: V;
+}
+
+/** What the prompt cache keeps of a message's prompt messages. */
+function cacheEntry(prompt: LanguageModelV3Message[]): CacheEntry {
+  return { prompt: JSON.stringify(prompt), wire: Buffer.from(prompt.map(chatCompletionsJSON).join(",")), chars: promptChars(prompt) };
 }
 
 /**
- * A session's history as the model gets it, from its latest compaction on. Each message comes from the prompt
- * cache, or is converted from its parts and cached; only infos and compaction parts are kept beside, so the run
- * never holds the parsed parts of the whole session at once.
+ * A session's history window, each message with its `value`: read from its prompt cache entry (`read`) or, for one
+ * without, converted from its parts, cached, and made from the conversion (`made`). Only infos and compaction parts
+ * are kept beside, so the run never holds the parsed parts of the whole session at once.
  */
-export function storedPrompt(store: Store, sessionID: string): LanguageModelV3Message[] {
+function storedWindow<K extends keyof CacheEntry, V>(
+  store: Store,
+  sessionID: string,
+  rows: Iterable<CachedMessage<K>>,
+  read: (cached: Pick<CacheEntry, K>) => V,
+  made: (prompt: LanguageModelV3Message[], entry: CacheEntry) => V,
+): HistoryWindow<PromptEntry<V>> {
   const compactions = new Map<string, Part[]>();
   for (const part of store.partsOfType(sessionID, "compaction")) compactions.set(part.messageID, [...(compactions.get(part.messageID) ?? []), part]);
-  const cache = promptCacheOf(store);
-  const entries: PromptEntry[] = [];
-  const uncached: PromptEntry[] = [];
-  for (const { info, cached } of cache.messages(sessionID, PROMPT_FORMAT)) {
-    const entry = { info, parts: compactions.get(info.id) ?? [], prompt: cached === undefined ? [] : (JSON.parse(cached) as LanguageModelV3Message[]) };
+  const entries: Array<PromptEntry<V | undefined>> = [];
+  const uncached: Array<PromptEntry<V | undefined>> = [];
+  for (const { info, cached } of rows) {
+    const entry = { info, parts: compactions.get(info.id) ?? [], value: cached && read(cached) };
     entries.push(entry);
-    if (cached === undefined) uncached.push(entry);
+    if (!cached) uncached.push(entry);
   }
-  const converted = cache.fill(sessionID, uncached.map((entry) => entry.info), PROMPT_PART_TYPES, PROMPT_FORMAT, (message) => toPromptMessages([message]));
-  uncached.forEach((entry, i) => (entry.prompt = converted[i]!));
-  return windowPromptMessages(historyWindow(entries), (list) => list.flatMap((entry) => entry.prompt));
+  const converted = promptCacheOf(store).fill(sessionID, uncached.map((entry) => entry.info), PROMPT_PART_TYPES, PROMPT_FORMAT, (message) => {
+    const prompt = toPromptMessages([message]);
+    const entry = cacheEntry(prompt);
+    return { value: made(prompt, entry), entry };
+  });
+  uncached.forEach((entry, i) => (entry.value = converted[i]!));
+  return historyWindow(entries as Array<PromptEntry<V>>);
+}
+
+/** Messages of a serialised history, in order: whether each is the user's, its JSON, and its size. */
+interface WirePiece {
+  user: boolean;
+  wire: Buffer;
+  chars: number;
+}
+
+const COMMA = Buffer.from(",");
+
+/**
+ * A session's history as the model gets it, from its latest compaction on, read from the prompt cache (filled where
+ * it has no entry). For a model with a `wire` format, one item: the history as that request format has it, which
+ * is neither converted nor stringified again; for others, the prompt messages.
+ */
+export function storedPrompt(store: Store, sessionID: string, wire?: WireFormat): PromptItem[] {
+  const cache = promptCacheOf(store);
+  if (!wire) {
+    const read = (cached: Pick<CacheEntry, "prompt">) => JSON.parse(cached.prompt) as LanguageModelV3Message[];
+    const window = storedWindow(store, sessionID, cache.prompts(sessionID, PROMPT_FORMAT), read, (prompt) => prompt);
+    return windowPromptMessages(window, (list) => list.flatMap((entry) => entry.value));
+  }
+  const window = storedWindow(store, sessionID, cache.wires(sessionID, PROMPT_FORMAT), (cached) => cached, (_, entry) => entry);
+  const pieces = windowLayout<PromptEntry<Pick<CacheEntry, "wire" | "chars">>, WirePiece>(
+    window,
+    (list) => list.filter((entry) => entry.value.wire.length > 0).map(({ info, value }) => ({ user: info.role === "user", ...value })),
+    (rest) => rest[0]?.user === true,
+    (text) => ({ user: true, wire: Buffer.from(chatCompletionsJSON(userText(text))), chars: promptChars([userText(text)]) }),
+  );
+  if (pieces.length === 0) return [];
+  return [
+    {
+      role: "serialised",
+      format: wire,
+      wire: Buffer.concat(pieces.flatMap((piece, i) => (i === 0 ? [piece.wire] : [COMMA, piece.wire]))),
+      chars: pieces.reduce((sum, piece) => sum + piece.chars, 0),
+    },
+  ];
 }
 
 /** What a compaction summarises and what it keeps. */

@@ -13,8 +13,11 @@ function toolResultOutput(part: ToolPart): LanguageModelV3ToolResultPart["output
 /** The only part types `toPromptMessages` reads: a reader of history for the model can skip the rest. */
 export const PROMPT_PART_TYPES = ["text", "reasoning", "tool"] as const satisfies readonly MessageWithParts["parts"][number]["type"][];
 
-/** What `toPromptMessages` makes of a message, as the prompt cache names it: change it whenever that changes. */
-export const PROMPT_FORMAT = 1;
+/**
+ * What `toPromptMessages`, `chatCompletionsJSON` and `promptChars` make of a message, as the prompt cache names it:
+ * change it whenever one of them changes.
+ */
+export const PROMPT_FORMAT = 2;
 
 /**
  * The stored conversation in the provider's own prompt format: the same conversion for history and for the steps

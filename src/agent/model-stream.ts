@@ -1,5 +1,7 @@
-import { APICallError, type LanguageModelV3, type LanguageModelV3FunctionTool, type LanguageModelV3Prompt, type LanguageModelV3StreamPart } from "@ai-sdk/provider";
+import { APICallError, type LanguageModelV3, type LanguageModelV3FunctionTool, type LanguageModelV3Message, type LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { delay } from "../delay.js";
+import { lendHistory } from "../provider/fetch.js";
+import type { WireFormat } from "../provider/wire.js";
 import { retryAfterMs } from "./errors.js";
 
 /** The AI SDK's backoff, kept so retries behave as they did when ode called `streamText`. */
@@ -10,10 +12,25 @@ const MAX_RETRY_AFTER_MS = 60_000;
 
 export type ModelStreamPart = LanguageModelV3StreamPart;
 
+/** Stored history already serialised in a model's request format (`ResolvedModel.wire`), in a prompt's order. */
+export interface SerialisedHistory {
+  role: "serialised";
+  format: WireFormat;
+  /** The messages' JSON, joined by commas. */
+  wire: Buffer;
+  /** The characters the token estimate counts for these messages (`promptChars`). */
+  chars: number;
+}
+
+export type PromptItem = LanguageModelV3Message | SerialisedHistory;
+
 export interface ModelRequest {
   model: LanguageModelV3;
-  /** System message first, then the conversation: already in the provider's format, so nothing is converted here. */
-  prompt: LanguageModelV3Prompt;
+  /**
+   * System message first, then the conversation: already in the provider's format, so nothing is converted here.
+   * At most one item is serialised history, and only for a model that takes its format.
+   */
+  prompt: PromptItem[];
   tools: LanguageModelV3FunctionTool[];
   abortSignal: AbortSignal;
   /** A retryable failure before anything streamed (429, 5xx, a dropped connection) is sent again this many times. */
@@ -25,16 +42,26 @@ export interface ModelRequest {
  * re-validated the whole prompt with zod on every step: on a long session that was most of a turn's CPU.
  */
 export async function openModelStream(request: ModelRequest): Promise<ReadableStream<ModelStreamPart>> {
-  const { model, prompt, tools, abortSignal } = request;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const result = await model.doStream({ prompt, abortSignal, ...(tools.length > 0 ? { tools, toolChoice: { type: "auto" } } : {}) });
-      return result.stream;
-    } catch (error) {
-      if (attempt >= request.maxRetries || !APICallError.isInstance(error) || !error.isRetryable || abortSignal.aborted) throw error;
-      await delay(retryDelayMs(error, attempt), abortSignal);
-      if (abortSignal.aborted) throw error;
+  const { model, tools, abortSignal } = request;
+  const serialised = request.prompt.find((item) => item.role === "serialised");
+  const standIn = serialised && lendHistory(serialised.wire);
+  const prompt = request.prompt.map((item): LanguageModelV3Message =>
+    item.role === "serialised" ? { role: "user", content: [{ type: "text", text: standIn!.text }] } : item,
+  );
+  const headers = standIn?.headers;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await model.doStream({ prompt, abortSignal, ...(headers ? { headers } : {}), ...(tools.length > 0 ? { tools, toolChoice: { type: "auto" } } : {}) });
+        return result.stream;
+      } catch (error) {
+        if (attempt >= request.maxRetries || !APICallError.isInstance(error) || !error.isRetryable || abortSignal.aborted) throw error;
+        await delay(retryDelayMs(error, attempt), abortSignal);
+        if (abortSignal.aborted) throw error;
+      }
     }
+  } finally {
+    standIn?.release();
   }
 }
 

@@ -1,4 +1,3 @@
-import type { LanguageModelV3Message } from "@ai-sdk/provider";
 import { newId } from "../ids.js";
 import { modelInfo } from "../provider/catalog.js";
 import { loadModel, modelSpec, pickModelName, type ModelSpec, type ResolvedModel } from "../provider/provider.js";
@@ -10,7 +9,7 @@ import type { MessageError, SessionInfo, UserMessage } from "../session/schema.j
 import { ContextGuard } from "./compaction.js";
 import { toMessageError } from "./errors.js";
 import { newAssistantMessage, recordUserMessage } from "./messages.js";
-import { openModelStream, readModelStream } from "./model-stream.js";
+import { openModelStream, readModelStream, type PromptItem } from "./model-stream.js";
 import { runTools, type RunTools } from "./run-tools.js";
 import { handleStreamPart, Step } from "./step.js";
 import { loadInstructions } from "./instructions.js";
@@ -207,7 +206,7 @@ async function driveSteps(rt: Runtime, started: StartedRun, model: ResolvedModel
   const maxSteps = rt.config.max_steps ?? DEFAULT_MAX_STEPS;
   const tools = await runTools(rt.tools, started.tools);
   const context = new ContextGuard({ rt, run, session, model, system: started.system });
-  let prompt: LanguageModelV3Message[] = context.prompt();
+  let prompt: PromptItem[] = context.prompt();
   for (let n = 0; n < maxSteps && !run.signal.aborted; n++) {
     prompt = await context.beforeStep(prompt);
     if (run.signal.aborted) break;
@@ -229,7 +228,7 @@ async function driveSteps(rt: Runtime, started: StartedRun, model: ResolvedModel
 }
 
 /** One model call, streamed into its own assistant message, with the tool calls it made settled and recorded. */
-async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, prompt: LanguageModelV3Message[], tools: RunTools): Promise<Step> {
+async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, prompt: PromptItem[], tools: RunTools): Promise<Step> {
   const { run, session, user } = started;
   const message = newAssistantMessage(session.id, user.id, model, session.directory);
   rt.store.addMessage(message);

@@ -6,6 +6,7 @@ import { ConfigError, firstIssue } from "../session/errors.js";
 import type { ModelInfo } from "./catalog.js";
 import { providerFetch } from "./fetch.js";
 import { scriptSchema, type Script } from "./scripted.js";
+import type { WireFormat } from "./wire.js";
 
 export interface ResolvedModel {
   providerID: string;
@@ -13,6 +14,8 @@ export interface ResolvedModel {
   language: LanguageModelV3;
   /** Prices and limits from ode.json or the catalog, when the run looked them up. */
   info?: ModelInfo;
+  /** The request format whose stored history the model takes already serialised (`SerialisedHistory`). */
+  wire?: WireFormat;
 }
 
 export const HOW_TO_CONFIGURE = `no model is configured. Pick one of:
@@ -110,7 +113,7 @@ export async function loadModel(spec: ModelSpec): Promise<ResolvedModel> {
     case "openai-compatible": {
       const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
       const factory = createOpenAICompatible({ name: providerID, baseURL: spec.baseURL, apiKey: spec.apiKey, includeUsage: true, fetch: providerFetch });
-      return { providerID, modelID, language: factory.chatModel(modelID) };
+      return { providerID, modelID, language: factory.chatModel(modelID), wire: "chat-completions" };
     }
     case "scripted": {
       const { createScriptedModel } = await import("./scripted.js");

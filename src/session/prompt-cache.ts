@@ -5,15 +5,25 @@ import { toMessageInfo, type MessageRow, type Store } from "./store.js";
 /** Messages converted and cached per write transaction: the first run on a long session holds the lock in short turns. */
 const FILL_BATCH = 1000;
 
-export interface CachedMessage {
+/** A message's entry: its prompt messages as JSON, the same in a provider's request format, and their size. */
+export interface CacheEntry {
+  prompt: string;
+  /** The request's JSON of the prompt messages, joined by commas (`chatCompletionsJSON`). */
+  wire: Buffer;
+  /** What the token estimate counts of the prompt messages. */
+  chars: number;
+}
+
+/** One of `PromptCache.messages`: the info, and the entry's fields that were asked for, if it has one. */
+export interface CachedMessage<K extends keyof CacheEntry> {
   info: MessageInfo;
-  /** The cached conversion as JSON; undefined when the message has none in the asked format. */
-  cached: string | undefined;
+  cached: Pick<CacheEntry, K> | undefined;
 }
 
 /**
- * Each message of a session as the model's prompt has it, kept beside the message, so a run on a long session reads
- * one row per message instead of every part of it. An entry counts only while its message has as many parts as when
+ * Each message of a session as the model's prompt has it, and as a chat-completions request sends it, kept beside
+ * the message, so a run on a long session reads one row per message instead of every part of it, and a run on such
+ * a provider reads bytes it sends as they are. An entry counts only while its message has as many parts as when
  * it was made (a part was added otherwise) and until a trigger on `parts` drops it (one was changed or deleted);
  * `format` names the conversion that wrote it, so one that converts differently ignores it.
  */
@@ -23,29 +33,33 @@ export class PromptCache {
   constructor(private readonly store: Store) {
     const db = store.db;
     this.stmt = {
-      messages: db.prepare<{ session: string; format: number }, MessageRow & { prompt: string | null }>(
-        `SELECT m.id, m.info, m.diagnostics, c.prompt FROM messages m
-         LEFT JOIN prompt_cache c ON c.message_id = m.id AND c.format = @format
-           AND c.parts = (SELECT count(*) FROM parts p WHERE p.session_id = m.session_id AND p.message_id = m.id)
-         WHERE m.session_id = @session ORDER BY m.id`,
-      ),
+      prompts: db.prepare<{ session: string; format: number }, MessageRow & { prompt: string | null }>(messagesWith("c.prompt")),
+      wires: db.prepare<{ session: string; format: number }, MessageRow & { wire: Buffer | null; chars: number | null }>(messagesWith("c.wire, c.chars")),
       // Every part of the messages, to count them; the data only of those of `types`.
       parts: db.prepare<{ session: string; ids: string; types: string }, { message_id: string; data: string | null }>(
         `SELECT message_id, CASE WHEN type IN (SELECT value FROM json_each(@types)) THEN data END AS data FROM parts
          WHERE session_id = @session AND message_id IN (SELECT value FROM json_each(@ids))
          ORDER BY message_id, id`,
       ),
-      put: db.prepare<{ id: string; format: number; parts: number; prompt: string }>(
-        `INSERT INTO prompt_cache (message_id, format, parts, prompt) VALUES (@id, @format, @parts, @prompt)
-         ON CONFLICT(message_id) DO UPDATE SET format = excluded.format, parts = excluded.parts, prompt = excluded.prompt`,
+      put: db.prepare<{ id: string; format: number; parts: number } & CacheEntry>(
+        `INSERT INTO prompt_cache (message_id, format, parts, prompt, wire, chars) VALUES (@id, @format, @parts, @prompt, @wire, @chars)
+         ON CONFLICT(message_id) DO UPDATE SET format = excluded.format, parts = excluded.parts, prompt = excluded.prompt,
+           wire = excluded.wire, chars = excluded.chars`,
       ),
     };
   }
 
-  /** Every message of the session, in order, with its entry in `format` if it has one. */
-  *messages(sessionID: string, format: number): Generator<CachedMessage> {
-    for (const row of this.stmt.messages.iterate({ session: sessionID, format })) {
-      yield { info: toMessageInfo(row), cached: row.prompt ?? undefined };
+  /** Every message of the session, in order, with its entry's prompt in `format` if it has one. */
+  *prompts(sessionID: string, format: number): Generator<CachedMessage<"prompt">> {
+    for (const row of this.stmt.prompts.iterate({ session: sessionID, format })) {
+      yield { info: toMessageInfo(row), cached: row.prompt === null ? undefined : { prompt: row.prompt } };
+    }
+  }
+
+  /** Every message of the session, in order, with its entry's request JSON in `format` if it has one. */
+  *wires(sessionID: string, format: number): Generator<CachedMessage<"wire" | "chars">> {
+    for (const row of this.stmt.wires.iterate({ session: sessionID, format })) {
+      yield { info: toMessageInfo(row), cached: row.wire === null ? undefined : { wire: row.wire, chars: row.chars! } };
     }
   }
 
@@ -54,7 +68,13 @@ export class PromptCache {
    * parts are read and the entries written in one write transaction, so no writer changes a part in between; when
    * the lock or the space cannot be had, the messages are converted all the same and nothing is cached.
    */
-  fill<T>(sessionID: string, messages: readonly MessageInfo[], types: readonly string[], format: number, convert: (message: MessageWithParts) => T): T[] {
+  fill<T>(
+    sessionID: string,
+    messages: readonly MessageInfo[],
+    types: readonly string[],
+    format: number,
+    convert: (message: MessageWithParts) => { value: T; entry: CacheEntry },
+  ): T[] {
     const out: T[] = [];
     for (let i = 0; i < messages.length; i += FILL_BATCH) {
       const batch = messages.slice(i, i + FILL_BATCH);
@@ -62,9 +82,9 @@ export class PromptCache {
         this.store.db.transaction(() => {
           const { parts, counts } = this.partsOf(sessionID, batch, types);
           return batch.map((info) => {
-            const result = convert({ info, parts: parts.get(info.id) ?? [] });
-            if (cache) this.stmt.put.run({ id: info.id, format, parts: counts.get(info.id) ?? 0, prompt: JSON.stringify(result) });
-            return result;
+            const { value, entry } = convert({ info, parts: parts.get(info.id) ?? [] });
+            if (cache) this.stmt.put.run({ id: info.id, format, parts: counts.get(info.id) ?? 0, ...entry });
+            return value;
           });
         });
       let converted: T[];
@@ -94,6 +114,14 @@ export class PromptCache {
     }
     return { parts, counts };
   }
+}
+
+/** The session's messages with the entries' `columns`, when made in `@format` from as many parts as there are now. */
+function messagesWith(columns: string): string {
+  return `SELECT m.id, m.info, m.diagnostics, ${columns} FROM messages m
+    LEFT JOIN prompt_cache c ON c.message_id = m.id AND c.format = @format
+      AND c.parts = (SELECT count(*) FROM parts p WHERE p.session_id = m.session_id AND p.message_id = m.id)
+    WHERE m.session_id = @session ORDER BY m.id`;
 }
 
 const caches = new WeakMap<Store, PromptCache>();

@@ -162,6 +162,13 @@ const MIGRATIONS: string[] = [
   // The title generations still in flight, which every start looks over for ones whose process died: only they
   // are indexed, so the look costs nothing however many sessions there are.
   `CREATE INDEX title_generations_open ON title_generations(session_id) WHERE json_extract(data, '$.completed_at') IS NULL;`,
+  // Each entry also holds its messages as a chat-completions request has them, and their size for the estimate: a
+  // run sends a long history without converting it again (provider/wire.ts). Entries of the older format stay
+  // without them and are ignored.
+  `
+  ALTER TABLE prompt_cache ADD COLUMN wire BLOB;
+  ALTER TABLE prompt_cache ADD COLUMN chars INTEGER;
+  `,
 ];
 
 /** The SQLite result code of a failed statement (`SQLITE_CONSTRAINT_UNIQUE`, ...), or undefined for other errors. */

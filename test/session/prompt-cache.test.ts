@@ -89,6 +89,12 @@ describe("the prompt cache", () => {
     expect(after).toEqual(uncachedPrompt(store, session.id));
     expect(JSON.stringify(after)).toContain("added later");
     expect(JSON.stringify(after)).not.toContain("call_1");
+    // The same entries hold the history as a request sends it.
+    const [serialised] = storedPrompt(store, session.id, "chat-completions");
+    const wire = serialised?.role === "serialised" ? serialised.wire.toString() : "";
+    expect(wire).toContain("added later");
+    expect(wire).toContain("changed");
+    expect(wire).not.toContain("call_1");
     store.close();
   });
 
