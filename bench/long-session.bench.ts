@@ -18,7 +18,9 @@ const ODE = path.resolve("dist/ode.cjs");
 const FLOOR = path.resolve("bench/floor-long-turn.mjs");
 const sizes = (process.env.ODE_BENCH_SIZES ?? "1k,10k,100k").split(",");
 const messagesOf = (size: string) => Number(size.replace(/k$/, "")) * 1000;
-const runsOf = (size: string) => (messagesOf(size) >= 100_000 ? 1 : 3);
+// Pairs of turns (a new session's, then the long session's) below 100k: the machine's speed drifts by a third within
+// minutes, so each long turn is set against the new-session turn run just before it.
+const runsOf = (size: string) => (messagesOf(size) >= 100_000 ? 1 : 7);
 
 const model = await startTailModel();
 
@@ -29,10 +31,29 @@ fs.writeFileSync(
 );
 const env = { ...process.env, ODE_DATA_DIR: path.join(dir, "data") };
 
+const turn = (args: string[]) => timedRun([ODE, "run", ...args, "say hi with bash"], env, dir);
+
+type Turn = Awaited<ReturnType<typeof turn>>;
+
+function medians(results: Turn[]) {
+  return { cpuMs: median(results.map((r) => r.cpuMs!)), ms: median(results.map((r) => r.ms)), rssMiB: median(results.map((r) => r.rssKiB! / 1024)) };
+}
+
 async function measure(args: string[], runs: number) {
   const results = [];
-  for (let i = 0; i < runs; i++) results.push(await timedRun([ODE, "run", ...args, "say hi with bash"], env, dir));
-  return { cpuMs: median(results.map((r) => r.cpuMs!)), ms: median(results.map((r) => r.ms)), rssMiB: median(results.map((r) => r.rssKiB! / 1024)) };
+  for (let i = 0; i < runs; i++) results.push(await turn(args));
+  return medians(results);
+}
+
+/** `runs` turns on the session `id`, each after a turn on a new session: medians of both, and of the pairs' ratios. */
+async function measurePaired(id: string, runs: number) {
+  const fresh: Turn[] = [];
+  const long: Turn[] = [];
+  for (let i = 0; i < runs; i++) {
+    fresh.push(await turn([]));
+    long.push(await turn(["-s", id]));
+  }
+  return { fresh: medians(fresh), long: medians(long), ratio: median(long.map((r, i) => r.cpuMs! / fresh[i]!.cpuMs!)) };
 }
 
 /** CPU of the floor turn with `historyFile`'s prompt messages (none without), median of `runs`. */
@@ -63,13 +84,15 @@ for (const size of sizes) {
   report(`first turn after importing a ${size}-message session (${historyMiB.toFixed(0)} MiB of history JSON), filling the prompt cache: CPU`, first.cpuMs, "ms");
   report("  peak RSS", first.rssMiB, "MiB");
   const runs = runsOf(size);
-  const turn = await measure(["-s", id], runs);
-  report(`one-tool turn on a ${size}-message session (${historyMiB.toFixed(0)} MiB of history JSON): CPU`, turn.cpuMs, "ms");
-  report("  CPU / new session", turn.cpuMs / fresh.cpuMs, "ratio", size === "10k" ? "<= 2" : undefined);
-  report("  wall", turn.ms, "ms");
-  report("  peak RSS", turn.rssMiB, "MiB");
-  report("  peak RSS / history JSON", turn.rssMiB / historyMiB, "ratio", size === "100k" ? "<= 3" : undefined);
-  perMessage.push([messages, turn.cpuMs - fresh.cpuMs]);
+  const paired = await measurePaired(id, runs);
+  const long = paired.long;
+  report(`one-tool turn on a ${size}-message session (${historyMiB.toFixed(0)} MiB of history JSON): CPU (median of ${runs})`, long.cpuMs, "ms");
+  report("  the new-session turns run between them: CPU", paired.fresh.cpuMs, "ms");
+  report("  CPU / new session (median of the pairs)", paired.ratio, "ratio", size === "10k" ? "<= 2" : undefined);
+  report("  wall", long.ms, "ms");
+  report("  peak RSS", long.rssMiB, "MiB");
+  report("  peak RSS / history JSON", long.rssMiB / historyMiB, "ratio", size === "100k" ? "<= 3" : undefined);
+  perMessage.push([messages, long.cpuMs - paired.fresh.cpuMs]);
   if (messages < 100_000) {
     const store = Store.open(env.ODE_DATA_DIR);
     const historyFile = path.join(dir, `${size}.prompt.json`);
@@ -78,7 +101,7 @@ for (const size of sizes) {
     const floorExtra = (await floorCpuMs(historyFile, runs)) - freshFloor;
     fs.rmSync(historyFile);
     report("  the SDK's path: extra CPU of the same history (parsed once, doStream twice)", floorExtra, "ms");
-    report("  ode's extra CPU over the SDK path's", turn.cpuMs - fresh.cpuMs - floorExtra, "ms");
+    report("  ode's extra CPU over the SDK path's", long.cpuMs - paired.fresh.cpuMs - floorExtra, "ms");
   }
 }
 for (let i = 1; i < perMessage.length; i++) {

@@ -19,6 +19,8 @@ export interface ShellResult {
   output: string;
   exitCode: number | null;
   messageID: string;
+  /** Why the command could not run or finish, when the outcome is `error` (also on the assistant message). */
+  error?: string;
 }
 
 /** A prompt-shell run that has started: its row and its messages exist; nothing has been awaited yet. */
@@ -72,6 +74,7 @@ export async function driveShell(rt: Runtime, started: StartedShell): Promise<Sh
   let outcome: RunOutcome = "completed";
   let output = "";
   let exitCode: number | null = null;
+  let failure: string | undefined;
   try {
     const result = await runToolCall(rt, run, part, bash, { command: started.command }, session.directory, "shell");
     output = String(result.metadata.output ?? "");
@@ -79,15 +82,14 @@ export async function driveShell(rt: Runtime, started: StartedShell): Promise<Sh
   } catch (error) {
     outcome = run.interrupt ? "aborted" : "error";
     output = part.state.status === "error" ? String(part.state.metadata?.output ?? "") : "";
-    assistant.error = run.interrupt
-      ? { name: "MessageAbortedError", data: { message: ABORTED_MESSAGE } }
-      : { name: "UnknownError", data: { message: errorText(error) } };
+    if (!run.interrupt) failure = errorText(error);
+    assistant.error = run.interrupt ? { name: "MessageAbortedError", data: { message: ABORTED_MESSAGE } } : { name: "UnknownError", data: { message: failure! } };
   } finally {
     assistant.time.completed = Date.now();
     rt.store.updateMessage(assistant);
     rt.runs.finish(run, outcome);
   }
-  return { sessionID: session.id, runID: run.id, outcome, output, exitCode, messageID: assistant.id };
+  return { sessionID: session.id, runID: run.id, outcome, output, exitCode, messageID: assistant.id, ...(failure ? { error: failure } : {}) };
 }
 
 /** Runs one prompt-shell command: `startShell` then `driveShell`. */

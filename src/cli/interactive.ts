@@ -139,7 +139,7 @@ export async function interactive(rt: Runtime, start?: SessionInfo): Promise<voi
         try {
           const result = await runShell(rt, { sessionID: id, command: line.slice(1) });
           process.stdout.write(result.output.endsWith("\n") || !result.output ? result.output : result.output + "\n");
-          if (result.outcome !== "completed") say(`[shell ${result.outcome}]`);
+          if (result.outcome !== "completed") say(`[shell ${result.outcome}${result.error ? `: ${result.error}` : ""}]`);
         } finally {
           detach();
         }

@@ -20,6 +20,7 @@ export function registerShell(program: Command): void {
         unwire();
         await rt.tracing?.shutdown();
         process.stdout.write(result.output);
+        if (result.error) process.stderr.write(`ode: ${result.error}\n`);
         rt.close();
         process.exitCode = result.outcome === "completed" ? (result.exitCode ?? 1) : outcomeExitCode(result.outcome);
       }),

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import type { Readable, Writable } from "node:stream";
+import { OdeError } from "../session/errors.js";
 import { processGroupAlive } from "./process-groups.js";
 
 export const killModes = ["soft", "hard"] as const;
@@ -36,6 +37,20 @@ export interface CommandResult {
 }
 
 const SHELL = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
+
+/** The directory a command was to run in is gone: a session imported from another machine, a deleted checkout. */
+export class MissingDirectoryError extends OdeError {
+  override name = "MissingDirectoryError";
+  override readonly status = 409;
+  constructor(readonly directory: string) {
+    super(`directory ${directory} does not exist: the command cannot run there`);
+  }
+}
+
+/** Node reports a working directory that does not exist as the shell's own ENOENT ("spawn /bin/bash ENOENT"). */
+function spawnError(error: NodeJS.ErrnoException, cwd: string): Error {
+  return error.code === "ENOENT" && !fs.existsSync(cwd) ? new MissingDirectoryError(cwd) : error;
+}
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -125,7 +140,7 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
     };
     child.on("error", (error) => {
       cleanup();
-      reject(error);
+      reject(spawnError(error, options.cwd));
     });
     if (gated && child.pid !== undefined) {
       const gate = child.stdio[3] as Writable;

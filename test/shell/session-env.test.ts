@@ -204,6 +204,22 @@ describe("prompt shell", () => {
     expect(unknown.stderr).toContain("session not found: ses_nope");
   });
 
+  it("ode shell says which directory is gone when the session's directory no longer exists", async () => {
+    const project = makeProject();
+    const gone = path.join(project.dir, "checkout");
+    const store = Store.open(project.dataDir);
+    const session = store.createSession({ directory: gone });
+    store.close();
+    const result = await runOde(project, ["shell", session.id, "echo never"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(`ode: directory ${gone} does not exist: the command cannot run there\n`);
+    const reader = Store.open(project.dataDir);
+    const [, answer] = reader.messages(session.id);
+    reader.close();
+    expect(answer!.info).toMatchObject({ error: { data: { message: `directory ${gone} does not exist: the command cannot run there` } } });
+  });
+
   it("the interactive prompt: !cmd, /title, /new, /switch each change what the next command sees", async () => {
     const project = makeProject();
     const store = Store.open(project.dataDir);

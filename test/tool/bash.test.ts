@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
+import { MissingDirectoryError } from "../../src/shell/spawn.js";
 import { createBashTool } from "../../src/tool/bash.js";
 import { ToolInterruptedError } from "../../src/tool/tool.js";
 import { makeContext, runTool } from "./context.js";
@@ -42,6 +43,14 @@ describe("bash tool", () => {
     const second = await runTool(bash, { command: "seq 5 3004" }, makeContext({ dataDir, messageID: "msg_b" }));
     expect(first.metadata.outputPath).not.toBe(second.metadata.outputPath);
     expect(fs.readFileSync(first.metadata.outputPath as string, "utf8").startsWith("1\n")).toBe(true);
+  });
+
+  it("names a directory that does not exist (a session imported from elsewhere), not the shell", async () => {
+    const ctx = makeContext();
+    const gone = `${ctx.directory}/gone`;
+    const error = await runTool(bash, { command: "echo never" }, { ...ctx, directory: gone }).catch((e) => e);
+    expect(error).toBeInstanceOf(MissingDirectoryError);
+    expect(error.message).toBe(`directory ${gone} does not exist: the command cannot run there`);
   });
 
   it("an abort interrupts the command and keeps what it printed", async () => {
