@@ -214,6 +214,10 @@ describe("prompt shell", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toBe(`ode: directory ${gone} does not exist: the command cannot run there\n`);
+    // The interactive prompt's !cmd says it too, and goes on.
+    const interactive = await runOde(project, ["--session", session.id], { input: "!echo never\n/exit\n" });
+    expect(interactive.code).toBe(0);
+    expect(interactive.stdout).toContain(`[shell error: directory ${gone} does not exist: the command cannot run there]`);
     const reader = Store.open(project.dataDir);
     const [, answer] = reader.messages(session.id);
     reader.close();
