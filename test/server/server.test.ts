@@ -106,11 +106,15 @@ describe("ode server: runs and aborts over HTTP", () => {
   });
 
   it("runs 20 sessions at once, each bash child seeing only its own session id and title", async () => {
+    // Each child checks in, then waits (10 s at most) until all 20 have: runs that were queued, not concurrent, would
+    // leave the first one waiting alone, and its run would end before the last one started.
+    const arrived = tempDir();
+    const barrier = `touch "${arrived}/$OPENCODE_SESSION_ID"; for i in $(seq 200); do [ "$(ls "${arrived}" | wc -l)" -ge 20 ] && break; sleep 0.05; done`;
     const model = await startOpenAIServer((req) => {
       if (isTitleRequest(req)) return { text: "A generated title" };
       if (req.body.messages.at(-1).role === "tool") return { text: "ok" };
       return {
-        toolCalls: [{ name: "bash", arguments: { command: 'sleep 0.5; printf "%s|%s" "$OPENCODE_SESSION_ID" "$OPENCODE_SESSION_TITLE"' } }],
+        toolCalls: [{ name: "bash", arguments: { command: `${barrier}; printf "%s|%s" "$OPENCODE_SESSION_ID" "$OPENCODE_SESSION_TITLE"` } }],
       };
     });
     try {
