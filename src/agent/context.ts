@@ -5,7 +5,7 @@ import { chatCompletionsJSON, type WireFormat } from "../provider/wire.js";
 import { promptCacheOf, type CacheEntry, type CachedMessage } from "../session/prompt-cache.js";
 import type { MessageWithParts, Part } from "../session/schema.js";
 import type { Store } from "../session/store.js";
-import { PROMPT_FORMAT, PROMPT_PART_TYPES, toPromptMessages } from "./history.js";
+import { PROMPT_FORMAT, PROMPT_PART_TYPES, toPromptMessages, userText } from "./history.js";
 import type { PromptItem } from "./model-stream.js";
 
 /** Reserved for the model's answer when its `limit.output` is unknown, and at most (opencode's cap too). */
@@ -88,7 +88,6 @@ export function historyWindow<M extends MessageWithParts>(stored: readonly M[]):
   return { compaction: { marker, summary }, messages: [...tail, ...after].filter((m) => !isCompactionMessage(m)) };
 }
 
-const userText = (text: string): LanguageModelV3Message => ({ role: "user", content: [{ type: "text", text }] });
 
 /**
  * The window in the order the model gets it: the summary as the answer to SUMMARY_QUESTION, then the messages after
@@ -156,7 +155,7 @@ function storedWindow<K extends keyof CacheEntry, V>(
   return historyWindow(entries as Array<PromptEntry<V>>);
 }
 
-/** Messages of a serialised history, in order: whether each is the user's, its JSON, and its size. */
+/** One stored message of a serialised history: whether it is the user's, its request JSON, and its size. */
 interface WirePiece {
   user: boolean;
   wire: Buffer;

@@ -10,6 +10,8 @@ function toolResultOutput(part: ToolPart): LanguageModelV3ToolResultPart["output
   return { type: "error-text", value: "The tool call was interrupted before it finished." };
 }
 
+export const userText = (text: string): LanguageModelV3Message => ({ role: "user", content: [{ type: "text", text }] });
+
 /** The only part types `toPromptMessages` reads: a reader of history for the model can skip the rest. */
 export const PROMPT_PART_TYPES = ["text", "reasoning", "tool"] as const satisfies readonly MessageWithParts["parts"][number]["type"][];
 

@@ -1,8 +1,9 @@
 import { APICallError, type LanguageModelV3, type LanguageModelV3FunctionTool, type LanguageModelV3Message, type LanguageModelV3StreamPart } from "@ai-sdk/provider";
 import { delay } from "../delay.js";
 import { lendHistory } from "../provider/fetch.js";
-import type { WireFormat } from "../provider/wire.js";
+import { SerialisedHistoryError, type WireFormat } from "../provider/wire.js";
 import { retryAfterMs } from "./errors.js";
+import { userText } from "./history.js";
 
 /** The AI SDK's backoff, kept so retries behave as they did when ode called `streamText`. */
 const FIRST_RETRY_DELAY_MS = 2000;
@@ -28,9 +29,11 @@ export interface ModelRequest {
   model: LanguageModelV3;
   /**
    * System message first, then the conversation: already in the provider's format, so nothing is converted here.
-   * At most one item is serialised history, and only for a model that takes its format.
+   * At most one item is serialised history, in the model's `wire` format.
    */
   prompt: PromptItem[];
+  /** The format the model takes serialised history in (`ResolvedModel.wire`); without it, it takes none. */
+  wire?: WireFormat;
   tools: LanguageModelV3FunctionTool[];
   abortSignal: AbortSignal;
   /** A retryable failure before anything streamed (429, 5xx, a dropped connection) is sent again this many times. */
@@ -43,11 +46,13 @@ export interface ModelRequest {
  */
 export async function openModelStream(request: ModelRequest): Promise<ReadableStream<ModelStreamPart>> {
   const { model, tools, abortSignal } = request;
-  const serialised = request.prompt.find((item) => item.role === "serialised");
-  const standIn = serialised && lendHistory(serialised.wire);
-  const prompt = request.prompt.map((item): LanguageModelV3Message =>
-    item.role === "serialised" ? { role: "user", content: [{ type: "text", text: standIn!.text }] } : item,
-  );
+  const serialised = request.prompt.filter((item) => item.role === "serialised");
+  // A stand-in that reached another provider, or a second one, would go to the model as the text it is.
+  if (serialised.length > 1) throw new SerialisedHistoryError("a request takes at most one serialised history");
+  const [history] = serialised;
+  if (history && history.format !== request.wire) throw new SerialisedHistoryError(`this model does not take history serialised as ${history.format}`);
+  const standIn = history && lendHistory(history.wire);
+  const prompt = request.prompt.map((item): LanguageModelV3Message => (item.role === "serialised" ? userText(standIn!.text) : item));
   const headers = standIn?.headers;
   try {
     for (let attempt = 0; ; attempt++) {

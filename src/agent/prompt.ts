@@ -237,7 +237,14 @@ async function runStep(rt: Runtime, started: StartedRun, model: ResolvedModel, p
   const step = new Step(rt, run, message, tools, model.info?.cost);
   let streamEnded = false;
   try {
-    const stream = await openModelStream({ model: model.language, prompt, tools: tools.offered, abortSignal: run.signal, maxRetries: MODEL_MAX_RETRIES });
+    const stream = await openModelStream({
+      model: model.language,
+      prompt,
+      tools: tools.offered,
+      abortSignal: run.signal,
+      maxRetries: MODEL_MAX_RETRIES,
+      ...(model.wire ? { wire: model.wire } : {}),
+    });
     await readModelStream(stream, run.signal, (part) => handleStreamPart(step, part));
     streamEnded = true;
   } catch (thrown) {

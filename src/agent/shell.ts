@@ -82,8 +82,11 @@ export async function driveShell(rt: Runtime, started: StartedShell): Promise<Sh
   } catch (error) {
     outcome = run.interrupt ? "aborted" : "error";
     output = part.state.status === "error" ? String(part.state.metadata?.output ?? "") : "";
-    if (!run.interrupt) failure = errorText(error);
-    assistant.error = run.interrupt ? { name: "MessageAbortedError", data: { message: ABORTED_MESSAGE } } : { name: "UnknownError", data: { message: failure! } };
+    if (run.interrupt) assistant.error = { name: "MessageAbortedError", data: { message: ABORTED_MESSAGE } };
+    else {
+      failure = errorText(error);
+      assistant.error = { name: "UnknownError", data: { message: failure } };
+    }
   } finally {
     assistant.time.completed = Date.now();
     rt.store.updateMessage(assistant);

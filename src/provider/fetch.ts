@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { SerialisedHistoryError } from "./wire.js";
 
 /** Request bodies longer than this are encoded as they are sent rather than all at once. */
 const STREAM_ABOVE_CHARS = 4 * 2 ** 20;
@@ -30,9 +31,9 @@ export function lendHistory(wire: Buffer): HistoryStandIn {
 }
 
 /**
- * Where the message around `at` (the stand-in) starts and ends in `body`. Its strings are ode's own (the role, the
- * stand-in's text, part types), none with a bracket, so counting brackets finds its end whatever shape the
- * provider gives it.
+ * Where the message around `at` (the stand-in) starts and ends in `body`: the object that begins with its role and
+ * holds `at`. Its strings are ode's own (the role, the stand-in's text, part types), none with a bracket, so
+ * counting brackets finds its end whether its content is a string or a list of parts.
  */
 function standInBounds(body: string, at: number): { start: number; end: number } {
   const start = body.lastIndexOf('{"role"', at);
@@ -40,16 +41,19 @@ function standInBounds(body: string, at: number): { start: number; end: number }
   for (let i = start < 0 ? body.length : start; i < body.length; i++) {
     const c = body[i];
     if (c === "{" || c === "[") depth++;
-    else if ((c === "}" || c === "]") && --depth === 0) return { start, end: i + 1 };
+    else if ((c === "}" || c === "]") && --depth === 0) {
+      if (i < at) break;
+      return { start, end: i + 1 };
+    }
   }
-  throw new Error("the stored history's stand-in is not a message of the request body");
+  throw new SerialisedHistoryError("the stored history's stand-in is not a message of the request body");
 }
 
 /** The body with the history lent under `text` in place of the message standing in for it, in pieces. */
 function withHistory(body: RequestInit["body"], text: string): Buffer[] {
   const wire = histories.get(text);
   const at = typeof body === "string" ? body.indexOf(JSON.stringify(text)) : -1;
-  if (!wire || at < 0) throw new Error("the request lost the stored history it was sent with");
+  if (!wire || at < 0) throw new SerialisedHistoryError("the request lost the stored history it was sent with");
   const json = body as string;
   const { start, end } = standInBounds(json, at);
   return [Buffer.from(json.slice(0, start)), wire, Buffer.from(json.slice(end))];

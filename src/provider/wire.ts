@@ -1,10 +1,17 @@
 import type { LanguageModelV3Message, LanguageModelV3ToolResultPart } from "@ai-sdk/provider";
+import { secureJsonParse } from "@ai-sdk/provider-utils";
+import { OdeError } from "../session/errors.js";
 
 /**
  * The request formats whose history ode can send already serialised: a message is converted and stringified once,
  * when the prompt cache is filled, instead of by the provider on every step of every run.
  */
 export type WireFormat = "chat-completions";
+
+/** Stored history could not be sent as it is: a shape ode does not store, or a request that lost it. */
+export class SerialisedHistoryError extends OdeError {
+  override name = "SerialisedHistoryError";
+}
 
 /**
  * A prompt message as the JSON the chat-completions providers (`@ai-sdk/openai-compatible`) put in a request's
@@ -47,14 +54,14 @@ export function chatCompletionsJSON(message: LanguageModelV3Message): string {
 function onlyText(content: Extract<LanguageModelV3Message, { role: "user" }>["content"]): string {
   const [part] = content;
   if (content.length === 1 && part?.type === "text") return part.text;
-  throw new Error("only a user message of one text part can be sent as stored history");
+  throw new SerialisedHistoryError("only a user message of one text part can be sent as stored history");
 }
 
-/** A string that is already JSON is sent as it is; anything else is stringified. */
+/** A string that is already JSON (as the SDK parses it, prototype keys refused) is sent as it is; anything else is stringified. */
 function callArguments(input: unknown): string {
   if (typeof input !== "string") return JSON.stringify(input);
   try {
-    JSON.parse(input);
+    secureJsonParse(input);
     return input;
   } catch {
     return JSON.stringify(input);
@@ -64,5 +71,5 @@ function callArguments(input: unknown): string {
 /** ode stores a tool's result as text or as an error's text (`toPromptMessages`). */
 function resultContent(output: LanguageModelV3ToolResultPart["output"]): string {
   if (output.type === "text" || output.type === "error-text") return output.value;
-  throw new Error(`a tool result of type ${output.type} cannot be sent as stored history`);
+  throw new SerialisedHistoryError(`a tool result of type ${output.type} cannot be sent as stored history`);
 }

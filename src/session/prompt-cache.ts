@@ -14,7 +14,7 @@ export interface CacheEntry {
   chars: number;
 }
 
-/** One of `PromptCache.messages`: the info, and the entry's fields that were asked for, if it has one. */
+/** A message as `PromptCache.prompts` and `wires` give it: the info, and the entry's fields asked for, if it has one. */
 export interface CachedMessage<K extends keyof CacheEntry> {
   info: MessageInfo;
   cached: Pick<CacheEntry, K> | undefined;

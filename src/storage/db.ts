@@ -163,9 +163,10 @@ const MIGRATIONS: string[] = [
   // are indexed, so the look costs nothing however many sessions there are.
   `CREATE INDEX title_generations_open ON title_generations(session_id) WHERE json_extract(data, '$.completed_at') IS NULL;`,
   // Each entry also holds its messages as a chat-completions request has them, and their size for the estimate: a
-  // run sends a long history without converting it again (provider/wire.ts). Entries of the older format stay
-  // without them and are ignored.
+  // run sends a long history without converting it again (provider/wire.ts). The older entries, which this release
+  // never reads, go rather than stay until their session runs again.
   `
+  DELETE FROM prompt_cache;
   ALTER TABLE prompt_cache ADD COLUMN wire BLOB;
   ALTER TABLE prompt_cache ADD COLUMN chars INTEGER;
   `,

@@ -77,6 +77,13 @@ describe("a lent history", () => {
       const unused = lendHistory(wire);
       await expect(providerFetch(`${baseURL}/x`, { method: "POST", headers: unused.headers, body: "{}" })).rejects.toThrow("lost the stored history");
       unused.release();
+      // A stand-in that does not begin with its role is not taken for the message before it.
+      const unordered = lendHistory(wire);
+      const reordered = JSON.stringify({ messages: [{ role: "system", content: "sys" }, { content: unordered.text, role: "user" }] });
+      await expect(providerFetch(`${baseURL}/x`, { method: "POST", headers: unordered.headers, body: reordered })).rejects.toThrow(
+        "not a message of the request body",
+      );
+      unordered.release();
       expect(received).toHaveLength(2);
     } finally {
       await close();

@@ -7,6 +7,7 @@ import { openModelStream, readModelStream, type PromptItem } from "../../src/age
 import { emptyTokens } from "../../src/agent/tokens.js";
 import { newId } from "../../src/ids.js";
 import { providerFetch } from "../../src/provider/fetch.js";
+import { SerialisedHistoryError, type WireFormat } from "../../src/provider/wire.js";
 import type { AssistantMessage, Part, ToolPart } from "../../src/session/schema.js";
 import { Store } from "../../src/session/store.js";
 import { listenOnLoopback } from "../support/loopback.js";
@@ -14,14 +15,21 @@ import { tempDir } from "../support/ode.js";
 
 const DONE = `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] })}\n\ndata: [DONE]\n\n`;
 
-/** A chat-completions server that keeps each request's bytes and headers as they arrived. */
-async function recordingModel() {
+/**
+ * A chat-completions server that keeps each request's bytes and headers as they arrived. The first `failures`
+ * requests are answered 503 with `retry-after: 0`, which the model call retries at once.
+ */
+async function recordingModel(failures = 0) {
   const requests: Array<{ body: Buffer; headers: Record<string, string | string[] | undefined> }> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       requests.push({ body: Buffer.concat(chunks), headers: req.headers });
+      if (requests.length <= failures) {
+        res.writeHead(503, { "content-type": "application/json", "retry-after": "0" });
+        return res.end(JSON.stringify({ error: { message: "busy", type: "server_error" } }));
+      }
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.end(DONE);
     });
@@ -31,13 +39,13 @@ async function recordingModel() {
   const tools: LanguageModelV3FunctionTool[] = [
     { type: "function", name: "bash", description: "Run a command", inputSchema: { type: "object", properties: { command: { type: "string" } } } },
   ];
-  async function send(prompt: PromptItem[]) {
+  async function send(prompt: PromptItem[], wire: WireFormat | null = "chat-completions") {
     const signal = new AbortController().signal;
-    const stream = await openModelStream({ model, prompt, tools, abortSignal: signal, maxRetries: 0 });
+    const stream = await openModelStream({ model, prompt, tools, abortSignal: signal, maxRetries: failures, ...(wire ? { wire } : {}) });
     await readModelStream(stream, signal, () => {});
     return requests.at(-1)!;
   }
-  return { send, close };
+  return { send, requests, close };
 }
 
 const ODD_TEXT = 'héllo "quoted" \\ back\nslash\t😀 </script> \u2028 \u0000 end';
@@ -96,6 +104,9 @@ function storedSession(store: Store, dir: string, compacted: boolean) {
   return session;
 }
 
+const system = { role: "system" as const, content: `system ${ODD_TEXT}` };
+const next = { role: "user" as const, content: [{ type: "text" as const, text: "and now?" }] };
+
 describe("history sent already serialised (chat-completions)", () => {
   for (const compacted of [false, true]) {
     it(`sends the bytes the provider itself would, ${compacted ? "from a compaction on" : "for every stored shape"}, and counts the same`, async () => {
@@ -104,12 +115,13 @@ describe("history sent already serialised (chat-completions)", () => {
       const model = await recordingModel();
       try {
         const session = storedSession(store, dir, compacted);
-        const system = { role: "system" as const, content: `system ${ODD_TEXT}` };
-        const next = { role: "user" as const, content: [{ type: "text" as const, text: "and now?" }] };
-        const messages = storedPrompt(store, session.id);
-        // Twice: the first converts and fills the cache, the second reads it.
-        for (let pass = 0; pass < 2; pass++) {
-          const serialised = storedPrompt(store, session.id, "chat-completions");
+        const readers = { serialised: () => storedPrompt(store, session.id, "chat-completions"), messages: () => storedPrompt(store, session.id) };
+        // Once with the cache filled by the serialised reader, once by the reader of messages.
+        for (const first of ["serialised", "messages"] as const) {
+          store.db.exec("DELETE FROM prompt_cache");
+          const firstRead = readers[first]();
+          const serialised = first === "serialised" ? firstRead : readers.serialised();
+          const messages = first === "messages" ? firstRead : readers.messages();
           expect(serialised).toHaveLength(1);
           expect(serialised[0]).toMatchObject({ role: "serialised", chars: promptChars(messages) });
           const plain = await model.send([system, ...messages, next]);
@@ -119,16 +131,48 @@ describe("history sent already serialised (chat-completions)", () => {
           expect(spliced.headers["content-length"]).toBe(String(plain.body.length));
           expect(Object.keys(spliced.headers).filter((name) => name.startsWith("x-ode"))).toEqual([]);
         }
-        const sent = JSON.parse(messages.length > 0 ? (await model.send([system, ...messages])).body.toString() : "{}");
-        expect(JSON.stringify(sent.messages)).toContain("call_c");
-        expect(JSON.stringify(sent.messages).includes("call_d")).toBe(compacted);
-        expect(JSON.stringify(sent.messages).includes("call_a")).toBe(!compacted);
+        const sent = JSON.stringify(JSON.parse((await model.send([system, ...storedPrompt(store, session.id)])).body.toString()).messages);
+        expect(sent).toContain("call_c");
+        expect(sent.includes("call_d")).toBe(compacted);
+        expect(sent.includes("call_a")).toBe(!compacted);
       } finally {
         await model.close();
         store.close();
       }
     });
   }
+
+  it("sends the history again on a retried request", async () => {
+    const dir = tempDir();
+    const store = Store.open(dir);
+    const model = await recordingModel(1);
+    try {
+      const session = storedSession(store, dir, false);
+      await model.send([system, ...storedPrompt(store, session.id, "chat-completions"), next]);
+      const [refused, retried] = model.requests;
+      expect(retried!.body.equals(refused!.body)).toBe(true);
+      expect(retried!.body.toString()).toContain("call_a");
+    } finally {
+      await model.close();
+      store.close();
+    }
+  });
+
+  it("is refused for a model that does not take it, rather than send its stand-in", async () => {
+    const dir = tempDir();
+    const store = Store.open(dir);
+    const model = await recordingModel();
+    try {
+      const session = storedSession(store, dir, false);
+      const serialised = storedPrompt(store, session.id, "chat-completions");
+      await expect(model.send([system, ...serialised, next], null)).rejects.toThrow(SerialisedHistoryError);
+      await expect(model.send([system, ...serialised, ...serialised, next])).rejects.toThrow("at most one serialised history");
+      expect(model.requests).toHaveLength(0);
+    } finally {
+      await model.close();
+      store.close();
+    }
+  });
 
   it("sends nothing in place of an empty history", () => {
     const dir = tempDir();

@@ -3,6 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { storedPrompt } from "../../src/agent/context.js";
 import { toPromptMessages } from "../../src/agent/history.js";
+import { chatCompletionsJSON } from "../../src/provider/wire.js";
 import { emptyTokens } from "../../src/agent/tokens.js";
 import { newId } from "../../src/ids.js";
 import type { AssistantMessage, ToolPart } from "../../src/session/schema.js";
@@ -103,7 +104,12 @@ describe("the prompt cache", () => {
     const store = Store.open(dir);
     const { session } = sessionWithTurns(store, dir, 1);
     const [user] = store.messages(session.id);
-    store.db.prepare("INSERT INTO prompt_cache (message_id, format, parts, prompt) VALUES (?, 0, 1, ?)").run(user!.info.id, "[]");
+    // Written by the release before the request JSON was kept: no `wire`, and format 1.
+    store.db.prepare("INSERT INTO prompt_cache (message_id, format, parts, prompt) VALUES (?, 1, 1, ?)").run(user!.info.id, "[]");
+    const [serialised] = storedPrompt(store, session.id, "chat-completions");
+    expect(serialised?.role === "serialised" && serialised.wire.toString()).toBe(uncachedPrompt(store, session.id).map(chatCompletionsJSON).join(","));
+    expect(storedPrompt(store, session.id)).toEqual(uncachedPrompt(store, session.id));
+    store.db.prepare("UPDATE prompt_cache SET format = 0, prompt = '[]'").run();
     expect(storedPrompt(store, session.id)).toEqual(uncachedPrompt(store, session.id));
     store.close();
   });
