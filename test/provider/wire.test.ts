@@ -107,15 +107,26 @@ function storedSession(store: Store, dir: string, compacted: boolean) {
 const system = { role: "system" as const, content: `system ${ODD_TEXT}` };
 const next = { role: "user" as const, content: [{ type: "text" as const, text: "and now?" }] };
 
+type RecordingModel = Awaited<ReturnType<typeof recordingModel>>;
+
+/** Runs `fn` on a stored session (`storedSession`) and a recording model, and closes both after. */
+async function withStoredSession(options: { compacted?: boolean; failures?: number }, fn: (store: Store, sessionID: string, model: RecordingModel) => Promise<void>) {
+  const dir = tempDir();
+  const store = Store.open(dir);
+  const model = await recordingModel(options.failures);
+  try {
+    await fn(store, storedSession(store, dir, options.compacted ?? false).id, model);
+  } finally {
+    await model.close();
+    store.close();
+  }
+}
+
 describe("history sent already serialised (chat-completions)", () => {
   for (const compacted of [false, true]) {
-    it(`sends the bytes the provider itself would, ${compacted ? "from a compaction on" : "for every stored shape"}, and counts the same`, async () => {
-      const dir = tempDir();
-      const store = Store.open(dir);
-      const model = await recordingModel();
-      try {
-        const session = storedSession(store, dir, compacted);
-        const readers = { serialised: () => storedPrompt(store, session.id, "chat-completions"), messages: () => storedPrompt(store, session.id) };
+    it(`sends the bytes the provider itself would, ${compacted ? "from a compaction on" : "for every stored shape"}, and counts the same`, () =>
+      withStoredSession({ compacted }, async (store, sessionID, model) => {
+        const readers = { serialised: () => storedPrompt(store, sessionID, "chat-completions"), messages: () => storedPrompt(store, sessionID) };
         // Once with the cache filled by the serialised reader, once by the reader of messages.
         for (const first of ["serialised", "messages"] as const) {
           store.db.exec("DELETE FROM prompt_cache");
@@ -131,48 +142,28 @@ describe("history sent already serialised (chat-completions)", () => {
           expect(spliced.headers["content-length"]).toBe(String(plain.body.length));
           expect(Object.keys(spliced.headers).filter((name) => name.startsWith("x-ode"))).toEqual([]);
         }
-        const sent = JSON.stringify(JSON.parse((await model.send([system, ...storedPrompt(store, session.id)])).body.toString()).messages);
+        const sent = JSON.stringify(JSON.parse((await model.send([system, ...storedPrompt(store, sessionID)])).body.toString()).messages);
         expect(sent).toContain("call_c");
         expect(sent.includes("call_d")).toBe(compacted);
         expect(sent.includes("call_a")).toBe(!compacted);
-      } finally {
-        await model.close();
-        store.close();
-      }
-    });
+      }));
   }
 
-  it("sends the history again on a retried request", async () => {
-    const dir = tempDir();
-    const store = Store.open(dir);
-    const model = await recordingModel(1);
-    try {
-      const session = storedSession(store, dir, false);
-      await model.send([system, ...storedPrompt(store, session.id, "chat-completions"), next]);
+  it("sends the history again on a retried request", () =>
+    withStoredSession({ failures: 1 }, async (store, sessionID, model) => {
+      await model.send([system, ...storedPrompt(store, sessionID, "chat-completions"), next]);
       const [refused, retried] = model.requests;
       expect(retried!.body.equals(refused!.body)).toBe(true);
       expect(retried!.body.toString()).toContain("call_a");
-    } finally {
-      await model.close();
-      store.close();
-    }
-  });
+    }));
 
-  it("is refused for a model that does not take it, rather than send its stand-in", async () => {
-    const dir = tempDir();
-    const store = Store.open(dir);
-    const model = await recordingModel();
-    try {
-      const session = storedSession(store, dir, false);
-      const serialised = storedPrompt(store, session.id, "chat-completions");
+  it("is refused for a model that does not take it, rather than send its stand-in", () =>
+    withStoredSession({}, async (store, sessionID, model) => {
+      const serialised = storedPrompt(store, sessionID, "chat-completions");
       await expect(model.send([system, ...serialised, next], null)).rejects.toThrow(SerialisedHistoryError);
       await expect(model.send([system, ...serialised, ...serialised, next])).rejects.toThrow("at most one serialised history");
       expect(model.requests).toHaveLength(0);
-    } finally {
-      await model.close();
-      store.close();
-    }
-  });
+    }));
 
   it("sends nothing in place of an empty history", () => {
     const dir = tempDir();
