@@ -88,7 +88,6 @@ export function historyWindow<M extends MessageWithParts>(stored: readonly M[]):
   return { compaction: { marker, summary }, messages: [...tail, ...after].filter((m) => !isCompactionMessage(m)) };
 }
 
-
 /**
  * The window in the order the model gets it: the summary as the answer to SUMMARY_QUESTION, then the messages after
  * it, with CONTINUE_PROMPT between when they do not start with the user. `convert` turns stored messages into
