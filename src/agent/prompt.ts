@@ -52,13 +52,13 @@ export interface PromptResult {
   stopTitle(): void;
 }
 
+type TitleHandle = Pick<PromptResult, "titleDone" | "stopTitle">;
+
 /**
  * The title generations a long-lived caller (the interactive prompt, the server) has handed over, so that ending
  * it can stop them instead of waiting for the model: once `stop` is called, each one in flight and each one
  * handed over later is stopped, its trace saying so.
  */
-type TitleHandle = Pick<PromptResult, "titleDone" | "stopTitle">;
-
 export class TitlesInFlight {
   private readonly results = new Set<TitleHandle>();
   private stopped = false;

@@ -497,8 +497,8 @@ const runtimeRules = rules({
  * Sanitizes one document a piece at a time, in document order, so a document written message by message is
  * sanitized as it passes. The calls must come in this order: `expect` for every message and `expectAborts`, then
  * the document's own order, `runtime`, `session`, `message` for each message, `diagnostics`; what one call hands
- * out (pseudonyms, markers) the later ones reuse. The state kept is what must be consistent across the document: the pseudonyms of ids not
- * in the generated shape, model and provider markers, and the tool call ids aborts name.
+ * out (pseudonyms, markers) the later ones reuse. The state kept is what must be consistent across the document:
+ * the pseudonyms of ids not in the generated shape, model and provider markers, and the tool call ids aborts name.
  */
 export class ExportSanitizer {
   private readonly ctx = new Context();

@@ -41,6 +41,14 @@ interface TitleTraceRow {
   data: string;
 }
 
+/** A title trace row with its data read once. */
+interface ParsedTitleTrace {
+  id: number;
+  trace: { user_message_id?: string; completed_at?: number; success: boolean; skipped?: boolean };
+}
+
+const parsedTrace = (row: TitleTraceRow): ParsedTitleTrace => ({ id: row.id, trace: JSON.parse(row.data) as ParsedTitleTrace["trace"] });
+
 /**
  * Closes a run whose owner is gone (kill -9, a crash, a store that stopped taking writes), as the owner would
  * have: its recorded process groups are killed, its open tool parts end as interrupted errors, its open text is
@@ -167,31 +175,29 @@ export class CrashRecovery {
   endOrphanedTitles(): number {
     const now = Date.now();
     const orphans = this.stmt.openTitleTraces.all().filter((row) => !ownerAlive(row));
-    for (const row of orphans) this.store.transaction(() => this.endTitle(row, row, now));
+    for (const row of orphans) this.store.transaction(() => this.endTitle(parsedTrace(row), row, now));
     return orphans.length;
   }
 
   /** The run's title generation as it stood when the owner died; one left in flight is closed as failed. */
   private titleState(row: RunRow, now: number): TitleGenerationState {
-    const traces = this.stmt.titleTraces.all(row.session_id);
-    const own = traces.find((t) => (JSON.parse(t.data) as { user_message_id?: string }).user_message_id === row.user_message_id);
+    const traces = this.stmt.titleTraces.all(row.session_id).map(parsedTrace);
+    const own = traces.find((t) => t.trace.user_message_id === row.user_message_id);
     if (own) {
-      const trace = JSON.parse(own.data) as { completed_at?: number; success: boolean; skipped?: boolean };
-      if (trace.completed_at !== undefined) return titleStateBefore(trace, "default");
+      if (own.trace.completed_at !== undefined) return titleStateBefore(own.trace, "default");
       return this.endTitle(own, row, now) ? "completed_before_abort" : "in_flight";
     }
-    const last = traces.at(-1);
     const source = this.stmt.titleSource.get(row.session_id)?.title_source ?? "default";
-    return titleStateBefore(last ? (JSON.parse(last.data) as { success: boolean; skipped?: boolean }) : undefined, source);
+    return titleStateBefore(traces.at(-1)?.trace, source);
   }
 
   /**
    * Ends a trace its dead owner left in flight, as the generation would have: on the session's record and on the
    * turn's first assistant message, which it names. True when its title had been applied.
    */
-  private endTitle(own: TitleTraceRow, run: Pick<RunRow, "session_id" | "assistant_message_ids">, now: number): boolean {
+  private endTitle(own: ParsedTitleTrace, run: Pick<RunRow, "session_id" | "assistant_message_ids">, now: number): boolean {
     const first = (JSON.parse(run.assistant_message_ids) as string[])[0];
-    const trace = { ...(JSON.parse(own.data) as object), ...(first ? { assistant_message_id: first } : {}) };
+    const trace = { ...own.trace, ...(first ? { assistant_message_id: first } : {}) };
     const session = this.stmt.titleSource.get(run.session_id);
     // Only this generation sets a generated title on the first turn: it was stored, its trace was not.
     const applied = session?.title_source === "generated";
